@@ -1,0 +1,188 @@
+import {
+  type Prompt,
+  type Resource,
+  type ResourceTemplateType as ResourceTemplate,
+  type Tool,
+  UriTemplate,
+} from '@modelcontextprotocol/server';
+import type { Logger } from '../log.ts';
+import type { Upstream } from '../upstream/upstream.ts';
+import { globMatcher } from './glob.ts';
+import { type NamingOptions, parseRoutedUri, publicName, routedUri } from './naming.ts';
+
+/** Where a public entry lives upstream. */
+export interface Route {
+  upstream: Upstream;
+  /** The upstream's own name (tools, prompts) or URI (resources). */
+  name: string;
+}
+
+interface TemplateRoute {
+  upstream: Upstream;
+  raw: string;
+  template: UriTemplate;
+}
+
+/**
+ * The merged, namespaced view over every ready upstream. Rebuilt as a whole whenever one
+ * upstream's lists change (cheap next to a network round trip), so readers always see one
+ * consistent version; `version` increments on every rebuild and invalidates list cursors.
+ */
+export class Catalog {
+  version = 0;
+  tools: Tool[] = [];
+  prompts: Prompt[] = [];
+  resources: Resource[] = [];
+  resourceTemplates: ResourceTemplate[] = [];
+  /** Name collisions found in the last rebuild, reported in the log and by `check`. */
+  collisions: string[] = [];
+  private toolRoutes = new Map<string, Route>();
+  private promptRoutes = new Map<string, Route>();
+  private resourceRoutes = new Map<string, Route>();
+  private templateRoutes: TemplateRoute[] = [];
+  private upstreamsByName = new Map<string, Upstream>();
+  /** Upstreams with a template another upstream also claims: their resources are addressed by routed URI. */
+  private routedTemplates = new Map<Upstream, UriTemplate[]>();
+
+  constructor(
+    private readonly naming: NamingOptions,
+    private readonly log: Logger,
+  ) {}
+
+  rebuild(upstreams: readonly Upstream[]): void {
+    const tools: Tool[] = [];
+    const prompts: Prompt[] = [];
+    const toolRoutes = new Map<string, Route>();
+    const promptRoutes = new Map<string, Route>();
+    const collisions: string[] = [];
+    const uriOwners = new Map<string, Upstream[]>();
+    const templateOwners = new Map<string, Upstream[]>();
+    this.upstreamsByName = new Map(upstreams.map((u) => [u.name, u]));
+
+    for (const up of upstreams) {
+      if (up.state !== 'ready') continue;
+      const { expose } = up.config;
+      const exclude = globMatcher(expose.exclude);
+      const showTool = globMatcher(expose.tools);
+      const showPrompt = globMatcher(expose.prompts);
+      const showResource = globMatcher(expose.resources);
+      const prefix = up.config.prefix;
+      for (const tool of up.lists.tools) {
+        if (!showTool(tool.name) || exclude(tool.name)) continue;
+        const name = publicName(prefix, tool.name, this.naming);
+        if (toolRoutes.has(name)) {
+          collisions.push(`tool "${name}" is exposed by "${toolRoutes.get(name)!.upstream.name}" and "${up.name}"`);
+          continue;
+        }
+        toolRoutes.set(name, { upstream: up, name: tool.name });
+        tools.push(name === tool.name ? tool : { ...tool, name });
+      }
+      for (const prompt of up.lists.prompts) {
+        if (!showPrompt(prompt.name) || exclude(prompt.name)) continue;
+        const name = publicName(prefix, prompt.name, this.naming);
+        if (promptRoutes.has(name)) {
+          collisions.push(`prompt "${name}" is exposed by "${promptRoutes.get(name)!.upstream.name}" and "${up.name}"`);
+          continue;
+        }
+        promptRoutes.set(name, { upstream: up, name: prompt.name });
+        prompts.push(name === prompt.name ? prompt : { ...prompt, name });
+      }
+      for (const r of up.lists.resources) {
+        if (showResource(r.uri) && !exclude(r.uri)) pushOwner(uriOwners, r.uri, up);
+      }
+      for (const t of up.lists.resourceTemplates) {
+        if (showResource(t.uriTemplate) && !exclude(t.uriTemplate)) pushOwner(templateOwners, t.uriTemplate, up);
+      }
+    }
+
+    // Resources keep their URIs; only a URI (or template) two upstreams both claim is made distinct.
+    const resources: Resource[] = [];
+    const resourceRoutes = new Map<string, Route>();
+    const resourceTemplates: ResourceTemplate[] = [];
+    const templateRoutes: TemplateRoute[] = [];
+    const routedTemplates = new Map<Upstream, UriTemplate[]>();
+    for (const up of upstreams) {
+      if (up.state !== 'ready') continue;
+      for (const r of up.lists.resources) {
+        const owners = uriOwners.get(r.uri);
+        if (!owners?.includes(up)) continue;
+        const uri = owners.length > 1 ? routedUri(up.name, r.uri) : r.uri;
+        resourceRoutes.set(uri, { upstream: up, name: r.uri });
+        resources.push(uri === r.uri ? r : { ...r, uri });
+      }
+      for (const t of up.lists.resourceTemplates) {
+        const owners = templateOwners.get(t.uriTemplate);
+        if (!owners?.includes(up)) continue;
+        const uriTemplate = owners.length > 1 ? routedUri(up.name, t.uriTemplate) : t.uriTemplate;
+        if (owners.length > 1) pushOwner(routedTemplates, up, new UriTemplate(t.uriTemplate));
+        else templateRoutes.push({ upstream: up, raw: t.uriTemplate, template: new UriTemplate(t.uriTemplate) });
+        resourceTemplates.push(uriTemplate === t.uriTemplate ? t : { ...t, uriTemplate });
+      }
+    }
+
+    for (const c of collisions) this.log.warn({ collision: c }, 'name collision: second entry hidden');
+    this.tools = tools;
+    this.prompts = prompts;
+    this.resources = resources;
+    this.resourceTemplates = resourceTemplates;
+    this.toolRoutes = toolRoutes;
+    this.promptRoutes = promptRoutes;
+    this.resourceRoutes = resourceRoutes;
+    this.templateRoutes = templateRoutes;
+    this.routedTemplates = routedTemplates;
+    this.collisions = collisions;
+    this.version++;
+  }
+
+  resolveTool(name: string): Route | undefined {
+    return this.toolRoutes.get(name);
+  }
+
+  resolvePrompt(name: string): Route | undefined {
+    return this.promptRoutes.get(name);
+  }
+
+  /** The URI a client knows for `uri` of `up`: unchanged unless two upstreams claim it. */
+  publicResourceUri(up: Upstream, uri: string): string {
+    if (this.resourceRoutes.get(uri)?.upstream === up) return uri;
+    const routed = routedUri(up.name, uri);
+    if (this.resourceRoutes.has(routed)) return routed;
+    const collided = this.routedTemplates.get(up);
+    return collided?.some((t) => t.match(uri) !== null) ? routed : uri;
+  }
+
+  /** For completion: the upstream owning a (public) resource template URI. */
+  resolveTemplateOwner(publicTemplate: string): Route | undefined {
+    const routed = parseRoutedUri(publicTemplate);
+    if (routed) {
+      const upstream = this.upstreamsByName.get(routed.upstream);
+      return upstream ? { upstream, name: routed.uri } : undefined;
+    }
+    const owner = this.templateRoutes.find((t) => t.raw === publicTemplate);
+    return owner ? { upstream: owner.upstream, name: publicTemplate } : undefined;
+  }
+
+  /**
+   * Finds the upstream for a resource URI: a listed URI, an explicitly routed `mcp-fed://` URI, or
+   * the one upstream whose template matches. Ambiguous matches resolve to nothing rather than guess.
+   */
+  resolveResource(uri: string): Route | undefined {
+    const listed = this.resourceRoutes.get(uri);
+    if (listed) return listed;
+    const routed = parseRoutedUri(uri);
+    if (routed) {
+      const upstream = this.upstreamsByName.get(routed.upstream);
+      return upstream ? { upstream, name: routed.uri } : undefined;
+    }
+    const matches = this.templateRoutes.filter((t) => t.template.match(uri) !== null);
+    const owners = new Set(matches.map((m) => m.upstream));
+    if (owners.size === 1) return { upstream: matches[0]!.upstream, name: uri };
+    return undefined;
+  }
+}
+
+function pushOwner<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const owners = map.get(key);
+  if (!owners) map.set(key, [value]);
+  else if (!owners.includes(value)) owners.push(value);
+}

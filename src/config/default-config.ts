@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from './load.ts';
+import type { Config } from './schema.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = ['--import', 'tsx'];
+
+export interface DefaultFederation {
+  config: Config;
+  /** The sample HTTP upstream this process started; stopped with the proxy. */
+  children: ChildProcess[];
+}
+
+/**
+ * The embedded default config of `npm start`: the credential-free samples of `upstreams/`. The tools
+ * sample runs as its own HTTP server (started here on a free port), the content sample as a stdio child.
+ */
+export async function defaultFederation(): Promise<DefaultFederation> {
+  const tools = await startHttpSample('upstreams/tools-server.ts', ['--port', '0', '--name', 'tools']);
+  const parsed = parseConfig({
+    upstreams: [
+      { name: 'tools', url: tools.url, transport: 'streamable-http' },
+      {
+        name: 'content',
+        transport: 'stdio',
+        command: [
+          process.execPath,
+          ...TSX,
+          fileURLToPath(new URL('../../upstreams/content-server.ts', import.meta.url)),
+        ],
+      },
+    ],
+  });
+  if (!parsed.ok) throw new Error(`embedded default config is invalid: ${JSON.stringify(parsed.problems)}`);
+  return { config: parsed.config, children: [tools.proc] };
+}
+
+/** Spawns a sample server and waits for the `LISTENING <url>` line it prints when ready. */
+export function startHttpSample(
+  script: string,
+  args: string[],
+): Promise<{ url: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [...TSX, script, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      proc.kill();
+      reject(new Error(`${script} did not start within 20 s`));
+    }, 20_000);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited with code ${code}`));
+    });
+    proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      const m = /^LISTENING (\S+)$/m.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        proc.stdout!.resume();
+        resolve({ url: m[1], proc });
+      }
+    });
+  });
+}

@@ -1,0 +1,412 @@
+import { z } from 'zod';
+
+// Checks that must report even when a sibling field is already wrong, so one `check` run lists every problem.
+const ALWAYS = { when: () => true };
+type Loose = Record<string, unknown>;
+type Report = (path: PropertyKey[], message: string) => void;
+const crossCheck = (fn: (value: Loose, report: Report) => void) =>
+  z.superRefine(
+    (value: Loose, ctx) => fn(value, (path, message) => ctx.addIssue({ code: 'custom', path, message })),
+    ALWAYS,
+  );
+
+// Numbers and booleans may come from `${ENV}`, which always yields a string.
+const fromEnvNumber = (v: unknown) =>
+  typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+const fromEnvBoolean = (v: unknown) => (v === 'true' ? true : v === 'false' ? false : v);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.preprocess(fromEnvNumber, z.int().min(min).max(max));
+const bool = () => z.preprocess(fromEnvBoolean, z.boolean());
+const text = () => z.string().min(1);
+const httpUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+const globs = () => z.array(text());
+const stringMap = () => z.record(z.string(), z.string());
+const secret = () => z.string().min(16, { error: 'must be at least 16 characters' });
+const redisUrl = () => z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' });
+
+const isOrigin = (s: string) => {
+  try {
+    return new URL(s).origin === s;
+  } catch {
+    return false;
+  }
+};
+
+export const NAME_PATTERN = /^[A-Za-z0-9-]+$/;
+// biome-ignore format: one line reads better than seven
+export const PII_ENTITIES = ['EMAIL', 'PHONE', 'CREDIT_CARD', 'SSN', 'IBAN', 'IP_ADDRESS', 'AWS_ACCESS_KEY'] as const;
+
+const ListenSchema = z.strictObject({
+  host: text().default('127.0.0.1').describe('Interface to bind'),
+  port: int(0, 65535).default(8000).describe('TCP port; 0 picks a free one'),
+  path: z
+    .string()
+    .regex(/^\/[^\s?#]*$/, { error: 'must be a path starting with /' })
+    .default('/mcp')
+    .describe('HTTP path of the MCP endpoint'),
+});
+
+const RedisStoreSchema = z
+  .strictObject({
+    kind: z.literal('redis'),
+    url: redisUrl().optional().describe('Single Redis server'),
+    cluster: z.array(redisUrl()).min(1).optional().describe('Redis Cluster seed nodes'),
+    sentinels: z.array(redisUrl()).min(1).optional().describe('Redis Sentinel nodes (with `name`)'),
+    name: text().optional().describe('Sentinel master name'),
+    keyPrefix: z.string().default('mcp-fed:').describe('Prefix of every key'),
+  })
+  .check(
+    crossCheck((s, report) => {
+      const modes = (['url', 'cluster', 'sentinels'] as const).filter((k) => s[k] !== undefined);
+      if (modes.length !== 1) report([], 'needs exactly one of url, cluster, sentinels');
+      if (s.sentinels !== undefined && s.name === undefined) report(['name'], 'required with sentinels');
+      if (s.sentinels === undefined && s.name !== undefined) report(['name'], 'only used with sentinels');
+    }),
+  );
+
+const StoreSchema = z
+  .discriminatedUnion('kind', [z.strictObject({ kind: z.literal('memory') }), RedisStoreSchema])
+  .describe('Where sessions, the PII vault and rate-limit counters live: memory | redis');
+
+const ApiKeysAuthSchema = z
+  .strictObject({
+    kind: z.literal('apiKeys'),
+    keys: z
+      .array(
+        z.strictObject({
+          key: text().describe('Secret sent as `Authorization: Bearer <key>` or `x-api-key`'),
+          caller: text().describe('Caller identity for ACL, rate limits and audit'),
+          groups: z.array(text()).default([]).describe('Groups, matched by ACL rules as `group:<name>`'),
+        }),
+      )
+      .min(1),
+    trustedProxies: z
+      .array(text())
+      .default([])
+      .describe('Callers (proxies) whose signed caller assertions are accepted'),
+  })
+  .check(
+    crossCheck((a, report) => {
+      const seen = new Set<unknown>();
+      (Array.isArray(a.keys) ? a.keys : []).forEach((k: Loose, i) => {
+        if (seen.has(k?.key)) report(['keys', i, 'key'], 'duplicate key');
+        seen.add(k?.key);
+      });
+    }),
+  );
+
+const InboundAuthSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  ApiKeysAuthSchema,
+  z.strictObject({
+    kind: z.literal('jwt'),
+    issuer: text().describe('Expected `iss`'),
+    audience: text().describe('Expected `aud` (this proxy’s resource URL)'),
+    jwksUri: httpUrl().describe('JWKS location'),
+    groupsClaim: text().default('groups').describe('Claim that lists the caller’s groups'),
+    trustedProxies: z
+      .array(text())
+      .default([])
+      .describe('Callers or issuers (proxies) whose signed caller assertions are accepted'),
+  }),
+]);
+
+const OAuth2Schema = z
+  .strictObject({
+    kind: z.literal('oauth2'),
+    tokenUrl: httpUrl().optional().describe('Token endpoint (or `issuer`)'),
+    issuer: httpUrl().optional().describe('Issuer for discovery of the token endpoint (or `tokenUrl`)'),
+    clientId: text(),
+    clientSecret: text(),
+    scope: text().optional(),
+    audience: text().optional(),
+    resource: text().optional().describe('RFC 8707 resource indicator'),
+    authMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+  })
+  .check(
+    crossCheck((a, report) => {
+      if ((a.tokenUrl === undefined) === (a.issuer === undefined))
+        report(
+          [],
+          a.issuer === undefined ? 'tokenUrl or issuer required' : 'use tokenUrl or issuer, not both',
+        );
+    }),
+  );
+
+const UpstreamAuthSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('none') }),
+  z.strictObject({
+    kind: z.literal('headers'),
+    headers: stringMap().describe('Static headers sent upstream'),
+  }),
+  z.strictObject({
+    kind: z.literal('sigv4'),
+    service: text().default('bedrock-agentcore').describe('SigV4 signing service'),
+    region: text().describe('AWS region; when omitted, AWS_REGION at load time'),
+  }),
+  OAuth2Schema,
+]);
+
+const ExposeSchema = z.strictObject({
+  tools: globs().default(['*']).describe('Globs on upstream tool names'),
+  prompts: globs().default(['*']).describe('Globs on upstream prompt names'),
+  resources: globs().default(['*']).describe('Globs on upstream resource URIs'),
+  exclude: globs().default([]).describe('Globs removed from all three'),
+});
+
+const UPSTREAM_ONLY_HTTP = ['url', 'headers'] as const;
+const UPSTREAM_ONLY_STDIO = ['command', 'env', 'cwd', 'isolation'] as const;
+const resolveTransport = (u: Loose) => u.transport ?? (u.command !== undefined ? 'stdio' : 'streamable-http');
+
+const UpstreamObject = z
+  .strictObject({
+    name: z.string().regex(NAME_PATTERN, { error: 'must match [A-Za-z0-9-]+' }).describe('Unique name'),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9-]*$/, { error: 'must match [A-Za-z0-9-]*' })
+      .optional()
+      .describe('Public name prefix; defaults to `name`; "" passes names unchanged'),
+    transport: z
+      .enum(['streamable-http', 'sse', 'stdio'])
+      .optional()
+      .describe('Defaults to stdio when `command` is set, else streamable-http'),
+    url: httpUrl().optional().describe('Endpoint (http transports)'),
+    headers: stringMap().optional().describe('Extra static headers (http transports)'),
+    command: z.array(text()).min(1).optional().describe('Program and arguments (stdio)'),
+    env: stringMap().optional().describe('Extra environment of the child (stdio)'),
+    cwd: text().optional().describe('Working directory of the child (stdio)'),
+    isolation: z
+      .enum(['shared', 'per-session'])
+      .optional()
+      .describe('stdio: one child per process (shared, default) or per downstream session'),
+    auth: UpstreamAuthSchema.prefault({ kind: 'none' }).describe('none | headers | sigv4 | oauth2'),
+    timeoutMs: int(1).default(60000).describe('Per-request timeout'),
+    required: bool().default(false).describe('/readyz waits for this upstream only when true'),
+    catalogRefreshSeconds: int(0)
+      .default(300)
+      .describe('Periodic re-list for upstreams that never send list_changed; 0 turns it off'),
+    expose: ExposeSchema.prefault({}).describe('Trims the catalog for every caller'),
+  })
+  .check(
+    crossCheck((u, report) => {
+      const stdio = resolveTransport(u) === 'stdio';
+      if (u[stdio ? 'command' : 'url'] === undefined) report([stdio ? 'command' : 'url'], 'required');
+      for (const key of stdio ? UPSTREAM_ONLY_HTTP : UPSTREAM_ONLY_STDIO)
+        if (u[key] !== undefined)
+          report([key], stdio ? 'only for transports streamable-http and sse' : 'only for transport stdio');
+      const kind = (u.auth as Loose | undefined)?.kind;
+      if (stdio && kind !== undefined && kind !== 'none')
+        report(['auth', 'kind'], 'stdio takes no auth; use env');
+    }),
+  );
+
+type UpstreamFields = z.output<typeof UpstreamObject>;
+type UpstreamCommon = Omit<
+  UpstreamFields,
+  'url' | 'headers' | 'prefix' | (typeof UPSTREAM_ONLY_STDIO)[number]
+> & {
+  prefix: string;
+  /** Always `{}` for stdio, so fetch wiring needs no transport check. */
+  headers: Record<string, string>;
+};
+export type HttpUpstreamConfig = UpstreamCommon & { transport: 'streamable-http' | 'sse'; url: string };
+export type StdioUpstreamConfig = UpstreamCommon & {
+  transport: 'stdio';
+  command: [string, ...string[]];
+  env: Record<string, string>;
+  cwd?: string;
+  isolation: 'shared' | 'per-session';
+};
+export type UpstreamConfig = HttpUpstreamConfig | StdioUpstreamConfig;
+
+// Only runs on a valid upstream, so the fields the refinement above requires are present.
+const toUpstream = (u: UpstreamFields): UpstreamConfig => {
+  const { url, headers, command, env, cwd, isolation, transport, ...rest } = u;
+  const common = { ...rest, prefix: rest.prefix ?? rest.name, headers: headers ?? {} };
+  if (resolveTransport(u) !== 'stdio')
+    return { ...common, transport: transport === 'sse' ? 'sse' : 'streamable-http', url: url ?? '' };
+  const argv = command as [string, ...string[]];
+  return {
+    ...common,
+    transport: 'stdio',
+    command: argv,
+    env: env ?? {},
+    cwd,
+    isolation: isolation ?? 'shared',
+  };
+};
+
+const UpstreamSchema = UpstreamObject.transform(toUpstream);
+
+const PoliciesSchema = z.strictObject({
+  acl: z
+    .array(
+      z
+        .strictObject({
+          callers: z.array(text()).min(1).describe('Caller ids, `group:<name>` or `*`'),
+          allow: globs().optional().describe('Globs on public names (resources: URIs)'),
+          deny: globs().optional().describe('Checked before allow'),
+        })
+        .check(
+          crossCheck((r, report) => {
+            if (r.allow === undefined && r.deny === undefined) report([], 'needs allow or deny');
+          }),
+        ),
+    )
+    .default([])
+    .describe('First rule that matches decides; once any rule exists, no decision means deny'),
+  rateLimits: z
+    .array(
+      z.strictObject({
+        callers: z.array(text()).min(1).default(['*']),
+        tools: globs().min(1).default(['*']).describe('Globs on public tool names'),
+        perMinute: int(1).describe('Calls per minute per (caller, tool), sliding window'),
+      }),
+    )
+    .default([]),
+});
+
+const PiiSchema = z.strictObject({
+  mode: z
+    .enum(['off', 'tokenize', 'redact', 'block'])
+    .default('off')
+    .describe('What happens to PII in arguments'),
+  entities: z.array(z.enum(PII_ENTITIES)).default([...PII_ENTITIES]),
+  detokenizeResponses: bool().default(true).describe('Replace tokens in results with the original values'),
+  responses: z
+    .enum(['mask', 'tokenize', 'off'])
+    .default('mask')
+    .describe('PII that originates upstream (only when mode is not off)'),
+  tokenTtlSeconds: int(1).default(86400),
+});
+
+const AuditSchema = z.discriminatedUnion('sink', [
+  z.strictObject({ sink: z.literal('stdout') }),
+  z.strictObject({ sink: z.literal('file'), path: text().describe('JSON Lines file, appended') }),
+  z.strictObject({ sink: z.literal('off') }),
+]);
+
+export const ConfigSchema = z
+  .strictObject({
+    listen: ListenSchema.prefault({}),
+    store: StoreSchema.prefault({ kind: 'memory' }),
+    namespace: z
+      .strictObject({
+        separator: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be 1 or more of [A-Za-z0-9_.-]' })
+          .default('__')
+          .describe('Between prefix and name in public names'),
+        maxLength: int(32, 128).default(64).describe('Longer public names are shortened with a stable hash'),
+      })
+      .prefault({}),
+    inbound: z
+      .strictObject({ auth: InboundAuthSchema.prefault({ kind: 'none' }).describe('none | apiKeys | jwt') })
+      .prefault({}),
+    upstreams: z.array(UpstreamSchema).default([]),
+    policies: PoliciesSchema.prefault({}),
+    pii: PiiSchema.prefault({}),
+    audit: AuditSchema.prefault({ sink: 'stdout' }).describe('stdout | file | off'),
+    telemetry: z
+      .strictObject({
+        serviceName: text().default('mcp-fed'),
+        otlpEndpoint: httpUrl()
+          .optional()
+          .describe('OTLP/HTTP base URL; /v1/traces is appended; unset = no tracing'),
+      })
+      .prefault({}),
+    chain: z
+      .strictObject({
+        maxHops: int(1, 64).default(8).describe('Requests that crossed more proxies fail with HOP_LIMIT'),
+        assertCaller: bool().default(false).describe('Tell upstream proxies who the caller is (signed)'),
+      })
+      .prefault({}),
+    sessions: z
+      .strictObject({
+        ttlSeconds: int(1).default(3600).describe('Idle lifetime of a legacy session'),
+        unknownId: z
+          .enum(['reject', 'stateless'])
+          .default('reject')
+          .describe('reject (404) or serve stateless'),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        maxBodyBytes: int(1).default(4194304),
+        allowedOrigins: z
+          .array(z.string().refine(isOrigin, { error: 'must be an origin like https://app.example.com' }))
+          .default([])
+          .describe('Browser origins allowed besides localhost'),
+      })
+      .prefault({}),
+    secrets: z
+      .strictObject({
+        vaultKey: secret()
+          .optional()
+          .describe('PII vault key; generated per process if absent (one replica only)'),
+        requestStateKey: secret()
+          .optional()
+          .describe('Key for request state; generated per process if absent'),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        perCaller: bool().default(false).describe('Add a caller label to mcp_fed_requests_total'),
+      })
+      .prefault({}),
+  })
+  .check(crossCheck(checkNames));
+
+function checkNames(c: Loose, report: Report) {
+  const ns = (c.namespace ?? {}) as Loose;
+  const sep = typeof ns.separator === 'string' && ns.separator !== '' ? ns.separator : '__';
+  const maxLength = typeof ns.maxLength === 'number' ? ns.maxLength : 64;
+  const names = new Set<string>();
+  const prefixes = new Map<string, string>();
+  const upstreams: Loose[] = Array.isArray(c.upstreams) ? c.upstreams : [];
+  for (const [i, u] of upstreams.entries()) {
+    if (typeof u?.name !== 'string') continue;
+    const at = (key: string, message: string) => report(['upstreams', i, key], message);
+    if (names.has(u.name)) {
+      at('name', `duplicate upstream name "${u.name}"`);
+      continue;
+    }
+    names.add(u.name);
+    if (u.name.includes(sep)) at('name', `must not contain the separator "${sep}"`);
+    // Upstreams that parsed have already been given their default prefix, so "explicit" means "differs".
+    const prefix = typeof u.prefix === 'string' ? u.prefix : u.name;
+    const key = prefix === u.name ? 'name' : 'prefix';
+    if (key === 'prefix' && prefix.includes(sep)) at('prefix', `must not contain the separator "${sep}"`);
+    const owner = prefixes.get(prefix);
+    if (prefix !== '' && owner !== undefined)
+      at(key, `prefix "${prefix}" is also used by upstream "${owner}": their names would collide`);
+    else prefixes.set(prefix, u.name);
+    // Shortened names keep a hash suffix, which needs room after the prefix.
+    if (prefix.length + sep.length > maxLength - 16)
+      at(key, `prefix too long for namespace.maxLength ${maxLength}`);
+  }
+}
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type ListenConfig = Config['listen'];
+export type StoreConfig = Config['store'];
+export type RedisStoreConfig = Extract<StoreConfig, { kind: 'redis' }>;
+export type NamespaceConfig = Config['namespace'];
+export type InboundAuthConfig = Config['inbound']['auth'];
+export type AuthConfig = UpstreamConfig['auth'];
+export type OAuth2AuthConfig = Extract<AuthConfig, { kind: 'oauth2' }>;
+export type SigV4AuthConfig = Extract<AuthConfig, { kind: 'sigv4' }>;
+export type ExposeConfig = UpstreamConfig['expose'];
+export type PoliciesConfig = Config['policies'];
+export type AclRule = PoliciesConfig['acl'][number];
+export type RateLimitRule = PoliciesConfig['rateLimits'][number];
+export type PiiConfig = Config['pii'];
+export type PiiEntity = (typeof PII_ENTITIES)[number];
+export type AuditConfig = Config['audit'];
+export type TelemetryConfig = Config['telemetry'];
+export type ChainConfig = Config['chain'];
+export type SessionsConfig = Config['sessions'];
+export type LimitsConfig = Config['limits'];
+export type SecretsConfig = Config['secrets'];
+export type MetricsConfig = Config['metrics'];

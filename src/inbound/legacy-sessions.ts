@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
+import type { Server } from '@modelcontextprotocol/server';
+import type { Config } from '../config/schema.ts';
+import type { Caller } from '../hooks/pipeline.ts';
+import type { Logger } from '../log.ts';
+import type { ChangeEvent, Federation } from '../router/federation.ts';
+import type { SessionStore } from '../session/session-store.ts';
+import { sendJsonRpcError } from './http-replies.ts';
+import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
+import { notifySession } from './session-notify.ts';
+
+interface LiveSession {
+  id: string;
+  caller: Caller;
+  server: Server;
+  transport: NodeStreamableHTTPServerTransport;
+  down: DownstreamContext;
+  lastSeen: number;
+}
+
+/**
+ * 2025-era clients: `initialize`, `Mcp-Session-Id`, the GET stream, DELETE. Each session owns an SDK
+ * Server over a sessionful transport; its metadata lives in the session store (bound to its caller).
+ */
+export class LegacySessions {
+  private readonly live = new Map<string, LiveSession>();
+  private readonly sweep: NodeJS.Timeout;
+
+  constructor(
+    private readonly fed: Federation,
+    private readonly store: SessionStore,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    fed.onChange((e) => this.broadcast(e));
+    this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
+    this.sweep.unref();
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Serves a request that carries a session id; 404 for an unknown, expired or foreign session. */
+  async handleExisting(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    sessionId: string,
+    caller: Caller,
+  ): Promise<boolean> {
+    const session = this.live.get(sessionId);
+    if (!session || session.caller.id !== caller.id) return false;
+    if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
+      await this.end(session);
+      return false;
+    }
+    if (Array.isArray(body)) {
+      const version = session.server.getNegotiatedProtocolVersion?.() ?? '';
+      if (version !== '2025-03-26') {
+        sendJsonRpcError(res, 400, null, -32600, `JSON-RPC batches are not allowed in protocol version ${version}`);
+        return true;
+      }
+    }
+    session.lastSeen = Date.now();
+    await session.transport.handleRequest(req, res, body);
+    return true;
+  }
+
+  /** Starts a session with an `initialize` request. */
+  async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
+    const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
+    const server = createProxyServer(this.fed, down);
+    let session: LiveSession | undefined;
+    const transport = new NodeStreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: async (id) => {
+        session = { id, caller, server, transport, down, lastSeen: Date.now() };
+        this.live.set(id, session);
+        await this.store.put(
+          { id, caller: caller.id, protocolVersion: '', upstreamSessions: {}, createdAt: Date.now() },
+          this.config.sessions.ttlSeconds,
+        );
+      },
+      onsessionclosed: async (id) => {
+        this.live.delete(id);
+        await this.store.delete(id);
+      },
+    });
+    transport.onclose = () => {
+      if (session) this.live.delete(session.id);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  private broadcast(e: ChangeEvent): void {
+    for (const s of this.live.values()) notifySession(s.server, e, s.down.subscriptions);
+  }
+
+  private async end(session: LiveSession): Promise<void> {
+    this.live.delete(session.id);
+    await session.transport.close().catch(() => {});
+    await this.store.delete(session.id);
+  }
+
+  private expireIdle(): void {
+    const cutoff = Date.now() - this.config.sessions.ttlSeconds * 1000;
+    for (const s of this.live.values()) {
+      if (s.lastSeen < cutoff) {
+        this.log.debug({ session: s.id }, 'legacy session expired');
+        void this.end(s);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    await Promise.all([...this.live.values()].map((s) => this.end(s)));
+  }
+}

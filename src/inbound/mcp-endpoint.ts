@@ -1,0 +1,144 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler, InMemoryServerEventBus, type McpHttpHandler } from '@modelcontextprotocol/server';
+import type { Config } from '../config/schema.ts';
+import { JSONRPC } from '../errors.ts';
+import type { Caller } from '../hooks/pipeline.ts';
+import type { Logger } from '../log.ts';
+import type { Federation } from '../router/federation.ts';
+import type { SessionStore } from '../session/session-store.ts';
+import { isModernMessage } from './era.ts';
+import { sendJsonRpcError } from './http-replies.ts';
+import { LegacySessions } from './legacy-sessions.ts';
+import { originAllowed } from './origin.ts';
+import { createProxyServer } from './proxy-server.ts';
+import { BodyTooLargeError, readBody } from './read-body.ts';
+import { ANONYMOUS } from './request-context.ts';
+
+type AuthedRequest = IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> } };
+
+/**
+ * The MCP path: checks Origin, reads and parses the body once, then routes modern (2026-07-28)
+ * traffic to a stateless SDK handler and 2025-era traffic to its session.
+ */
+export class McpEndpoint {
+  readonly sessions: LegacySessions;
+  private readonly modern: McpHttpHandler;
+  private readonly modernNode: ReturnType<typeof toNodeHandler>;
+
+  constructor(
+    private readonly fed: Federation,
+    store: SessionStore,
+    private readonly config: Config,
+    private readonly log: Logger,
+  ) {
+    this.sessions = new LegacySessions(fed, store, config, log);
+    this.modern = createMcpHandler(
+      (mctx) => createProxyServer(fed, { era: 'modern', caller: callerOf(mctx.authInfo) }),
+      {
+        legacy: 'reject',
+        bus: new InMemoryServerEventBus(),
+        maxRequestBodySize: config.limits.maxBodyBytes,
+        onerror: (err) => log.debug({ err: err.message }, 'modern handler error'),
+      },
+    );
+    this.modernNode = toNodeHandler(this.modern, { maxRequestBodySize: config.limits.maxBodyBytes });
+    fed.onChange((e) => {
+      if (e.kind === 'tools') this.modern.notify.toolsChanged();
+      else if (e.kind === 'prompts') this.modern.notify.promptsChanged();
+      else if (e.kind === 'resources') this.modern.notify.resourcesChanged();
+      else if (e.kind === 'resource_updated') this.modern.notify.resourceUpdated(e.uri);
+    });
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse, caller: Caller = ANONYMOUS): Promise<void> {
+    if (!originAllowed(req.headers.origin, this.config.limits.allowedOrigins)) {
+      sendJsonRpcError(res, 403, null, JSONRPC.INVALID_REQUEST, 'Origin not allowed');
+      return;
+    }
+    const sessionId = header(req, 'mcp-session-id');
+    if (req.method === 'GET' || req.method === 'DELETE') {
+      if (!sessionId) {
+        sendJsonRpcError(res, 405, null, JSONRPC.INVALID_REQUEST, 'Method not allowed: GET and DELETE need a 2025-era Mcp-Session-Id', undefined, {
+          allow: 'POST',
+        });
+        return;
+      }
+      if (!(await this.sessions.handleExisting(req, res, undefined, sessionId, caller))) this.unknownSession(res);
+      return;
+    }
+    if (req.method !== 'POST') {
+      sendJsonRpcError(res, 405, null, JSONRPC.INVALID_REQUEST, 'Method not allowed', undefined, { allow: 'POST, GET, DELETE' });
+      return;
+    }
+    const type = header(req, 'content-type') ?? '';
+    if (!type.toLowerCase().startsWith('application/json')) {
+      sendJsonRpcError(res, 415, null, JSONRPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req, this.config.limits.maxBodyBytes)).toString('utf8'));
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) sendJsonRpcError(res, 413, null, JSONRPC.INVALID_REQUEST, err.message);
+      else sendJsonRpcError(res, 400, null, JSONRPC.PARSE_ERROR, 'Parse error: the body is not valid JSON');
+      return;
+    }
+    if (isModernMessage(body, header(req, 'mcp-protocol-version'))) {
+      (req as AuthedRequest).auth = authInfoOf(caller);
+      await this.modernNode(req as AuthedRequest, res, body);
+      return;
+    }
+    if (sessionId) {
+      if (!(await this.sessions.handleExisting(req, res, body, sessionId, caller))) this.unknownSession(res);
+      return;
+    }
+    if (isInitialize(body)) {
+      await this.sessions.initialize(req, res, body, caller);
+      return;
+    }
+    if (Array.isArray(body)) {
+      sendJsonRpcError(res, 400, null, JSONRPC.INVALID_REQUEST, 'JSON-RPC batches are only allowed inside a 2025-03-26 session');
+      return;
+    }
+    sendJsonRpcError(
+      res,
+      400,
+      idOf(body),
+      JSONRPC.INVALID_REQUEST,
+      'Bad Request: a 2025-era request needs an Mcp-Session-Id header (send initialize first), or use protocol 2026-07-28',
+    );
+  }
+
+  private unknownSession(res: ServerResponse): void {
+    sendJsonRpcError(res, 404, null, -32001, 'Session not found: it expired, was deleted, or belongs to another caller');
+  }
+
+  async close(): Promise<void> {
+    await this.sessions.close();
+    await this.modern.close();
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function isInitialize(body: unknown): boolean {
+  return !Array.isArray(body) && (body as { method?: unknown })?.method === 'initialize';
+}
+
+function idOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown })?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+function authInfoOf(caller: Caller) {
+  return { token: '', clientId: caller.id, scopes: [], extra: { groups: caller.groups } };
+}
+
+function callerOf(auth: { clientId?: string; extra?: Record<string, unknown> } | undefined): Caller {
+  if (!auth?.clientId) return ANONYMOUS;
+  return { id: auth.clientId, groups: (auth.extra?.groups as string[] | undefined) ?? [] };
+}

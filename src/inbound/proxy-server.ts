@@ -1,0 +1,104 @@
+import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { CallContext, CallMethod, Caller } from '../hooks/pipeline.ts';
+import type { CallIO, Federation } from '../router/federation.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
+import { callContext } from './request-context.ts';
+
+export const PROXY_INFO = { name: 'mcp-fed', version: '0.1.0' };
+
+/** What a downstream connection adds to every request it serves. */
+export interface DownstreamContext {
+  era: 'modern' | 'legacy';
+  caller: Caller;
+  /** Legacy sessions track their resource subscriptions here. */
+  subscriptions?: Set<string>;
+}
+
+/** Turns the proxy's own errors into JSON-RPC errors with a stable `data.code` (the SDK relays ProtocolError as is). */
+export function toProtocolError(err: unknown): unknown {
+  if (err instanceof ProxyError) {
+    const e = err.toJsonRpc();
+    return new ProtocolError(e.code, e.message, e.data);
+  }
+  if (err instanceof UpstreamRpcError) return new ProtocolError(err.rpcCode, err.message, err.data);
+  return err;
+}
+
+function guard<T>(fn: () => Promise<T>): Promise<T> {
+  return fn().catch((err) => {
+    throw toProtocolError(err);
+  });
+}
+
+function contextOf(ctx: ServerContext, down: DownstreamContext, params: Record<string, unknown> | undefined): CallContext {
+  const headers = ctx.http?.req?.headers;
+  const meta = params?._meta as Record<string, unknown> | undefined;
+  return callContext(headers, meta, down.caller, down.era);
+}
+
+function ioOf(ctx: ServerContext, params: Record<string, unknown> | undefined): CallIO {
+  const token = (params?._meta as Record<string, unknown> | undefined)?.progressToken;
+  const io: CallIO = { signal: ctx.mcpReq.signal };
+  if (token !== undefined) {
+    // Progress tokens are per hop: the upstream client mints its own, and each upstream progress is
+    // re-sent downstream under the token this client chose.
+    io.progress = (p) => {
+      void ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { progressToken: token as string | number, ...p } })
+        .catch(() => {});
+    };
+  }
+  return io;
+}
+
+/**
+ * An SDK `Server` whose handlers forward to the federation. The modern endpoint builds one per request
+ * (the SDK's stateless model), each legacy session keeps one for its lifetime.
+ */
+export function createProxyServer(fed: Federation, down: DownstreamContext): Server {
+  const server = new Server(PROXY_INFO, {
+    capabilities: fed.capabilities(),
+    instructions: fed.instructions(),
+  });
+  const list = (kind: ListKind) => async (req: { params?: { cursor?: string } }) =>
+    guard(async () => fed.list(kind, req.params?.cursor) as never);
+  server.setRequestHandler('tools/list', list('tools'));
+  server.setRequestHandler('prompts/list', list('prompts'));
+  server.setRequestHandler('resources/list', list('resources'));
+  server.setRequestHandler('resources/templates/list', list('resourceTemplates'));
+
+  const call = (method: CallMethod) => async (req: { params: Record<string, unknown> }, ctx: ServerContext) =>
+    guard(async () => (await fed.call(method, req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never);
+  server.setRequestHandler('tools/call', call('tools/call'));
+  server.setRequestHandler('prompts/get', call('prompts/get'));
+  server.setRequestHandler('resources/read', call('resources/read'));
+
+  server.setRequestHandler('completion/complete', async (req, ctx) =>
+    guard(async () => (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never),
+  );
+
+  if (down.era === 'legacy') {
+    server.setRequestHandler('resources/subscribe', async (req, ctx) =>
+      guard(async () => {
+        down.subscriptions?.add(req.params.uri);
+        await fed.subscription('resources/subscribe', req.params.uri, contextOf(ctx, down, req.params));
+        return {};
+      }),
+    );
+    server.setRequestHandler('resources/unsubscribe', async (req, ctx) =>
+      guard(async () => {
+        down.subscriptions?.delete(req.params.uri);
+        await fed.subscription('resources/unsubscribe', req.params.uri, contextOf(ctx, down, req.params));
+        return {};
+      }),
+    );
+    server.setRequestHandler('logging/setLevel', async (req, ctx) =>
+      guard(async () => {
+        await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params));
+        return {};
+      }),
+    );
+  }
+  return server;
+}

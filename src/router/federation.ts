@@ -1,0 +1,328 @@
+import type { ServerCapabilities } from '@modelcontextprotocol/server';
+import { Catalog, type Route } from '../catalog/catalog.ts';
+import { paginate } from '../catalog/cursor.ts';
+import type { Config } from '../config/schema.ts';
+import { ProxyError } from '../errors.ts';
+import { type CallContext, type CallMethod, HookPipeline, type McpCall } from '../hooks/pipeline.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { hopContext } from '../upstream/correlation.ts';
+import { Upstream } from '../upstream/upstream.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
+import { upstreamParams } from './meta.ts';
+
+export type ChangeEvent =
+  | { kind: 'tools' | 'prompts' | 'resources' }
+  | { kind: 'resource_updated'; uri: string; params?: Record<string, unknown> }
+  | { kind: 'log'; upstream: string; params: Record<string, unknown> };
+
+/** How a downstream request talks back while its call runs. */
+export interface CallIO {
+  signal?: AbortSignal;
+  /** Present when the downstream asked for progress (it sent a progressToken). */
+  progress?: (p: { progress: number; total?: number; message?: string }) => void;
+}
+
+/** Observes every governed call once it ends (audit, metrics); issue 5 adds the audit sink here. */
+export type CallObserver = (call: CallRecord) => void;
+
+export interface CallRecord {
+  ctx: CallContext;
+  method: CallMethod;
+  publicName: string;
+  upstream: string | null;
+  upstreamName: string | null;
+  argumentsValue: unknown;
+  totalMs: number;
+  upstreamMs: number;
+  upstreamStatus: number | null;
+  result: 'ok' | 'tool_error' | 'error';
+}
+
+const PAGE_SIZE = 100;
+const RESULT_PAGE_KEYS: Record<ListKind, string> = {
+  tools: 'tools',
+  prompts: 'prompts',
+  resources: 'resources',
+  resourceTemplates: 'resourceTemplates',
+};
+
+/**
+ * The router: owns the upstreams and the merged catalog, answers lists from the catalog, and
+ * forwards calls through the hook pipeline to the upstream that owns the public name.
+ */
+export class Federation {
+  readonly upstreams: Upstream[];
+  readonly catalog: Catalog;
+  private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  private readonly observers: CallObserver[] = [];
+
+  constructor(
+    readonly config: Config,
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+    readonly hooks = new HookPipeline(),
+  ) {
+    this.catalog = new Catalog(config.namespace, log);
+    this.upstreams = config.upstreams.map(
+      (u) =>
+        new Upstream(
+          u,
+          {
+            catalogChanged: (_up, kinds) => this.onCatalogChanged(kinds),
+            notification: (up, method, params) => this.onUpstreamNotification(up, method, params),
+            stateChanged: (up) => this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
+          },
+          log,
+        ),
+    );
+    for (const u of this.upstreams) this.metrics.upstreamUp.set({ upstream: u.name }, 0);
+  }
+
+  /** Connects every upstream in parallel; returns once each has settled its first attempt or `waitMs` passed. */
+  async start(waitMs: number): Promise<void> {
+    await Promise.all(this.upstreams.map((u) => u.start(waitMs)));
+  }
+
+  onChange(listener: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  observe(observer: CallObserver): void {
+    this.observers.push(observer);
+  }
+
+  private emit(e: ChangeEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'change listener failed');
+      }
+    }
+  }
+
+  private onCatalogChanged(kinds: ListKind[]): void {
+    const before = { t: this.catalog.tools, p: this.catalog.prompts, r: this.catalog.resources, rt: this.catalog.resourceTemplates };
+    this.catalog.rebuild(this.upstreams);
+    const c = this.catalog;
+    if (kinds.includes('tools') && !sameList(before.t, c.tools)) this.emit({ kind: 'tools' });
+    if (kinds.includes('prompts') && !sameList(before.p, c.prompts)) this.emit({ kind: 'prompts' });
+    if (
+      (kinds.includes('resources') || kinds.includes('resourceTemplates')) &&
+      (!sameList(before.r, c.resources) || !sameList(before.rt, c.resourceTemplates))
+    ) {
+      this.emit({ kind: 'resources' });
+    }
+  }
+
+  private onUpstreamNotification(up: Upstream, method: string, params: Record<string, unknown> | undefined): void {
+    if (method === 'notifications/resources/updated' && typeof params?.uri === 'string') {
+      this.emit({ kind: 'resource_updated', uri: this.catalog.publicResourceUri(up, params.uri), params });
+    } else if (method === 'notifications/message' && params) {
+      this.emit({ kind: 'log', upstream: up.name, params });
+    }
+  }
+
+  /** The capabilities the proxy advertises: the union of its upstreams', plus list_changed it always emits. */
+  capabilities(): ServerCapabilities {
+    const caps: ServerCapabilities = {
+      tools: { listChanged: true },
+      prompts: { listChanged: true },
+      resources: { listChanged: true, subscribe: true },
+      completions: {},
+      logging: {},
+    };
+    return caps;
+  }
+
+  /** Every ready upstream's instructions, each under its name, so none is dropped. */
+  instructions(): string | undefined {
+    const parts = this.upstreams
+      .filter((u) => u.state === 'ready' && u.instructions)
+      .map((u) => `## ${u.name}\n${u.instructions}`);
+    return parts.length ? parts.join('\n\n') : undefined;
+  }
+
+  /** A page of one merged list, with the cache hints DESIGN.md asks for. */
+  list(kind: ListKind, cursor: string | undefined): Record<string, unknown> {
+    const items = this.catalog[kind] as unknown[];
+    const { page, nextCursor } = paginate(items, kind, this.catalog.version, cursor, PAGE_SIZE);
+    this.metrics.catalogCache.inc({ result: 'hit' });
+    const result: Record<string, unknown> = { [RESULT_PAGE_KEYS[kind]]: page };
+    if (nextCursor) result.nextCursor = nextCursor;
+    const hints = this.cacheHints();
+    result.ttlMs = hints.ttlMs;
+    result.cacheScope = hints.cacheScope;
+    return result;
+  }
+
+  private cacheHints(): { ttlMs: number; cacheScope: 'public' | 'private' } {
+    let ttlMs = Number.POSITIVE_INFINITY;
+    let scope: 'public' | 'private' = this.config.policies.acl.length > 0 ? 'private' : 'public';
+    for (const u of this.upstreams) {
+      if (u.state !== 'ready') continue;
+      ttlMs = Math.min(ttlMs, u.lists.ttlMs ?? 0);
+      if (u.lists.cacheScope !== 'public') scope = 'private';
+    }
+    return { ttlMs: Number.isFinite(ttlMs) ? ttlMs : 0, cacheScope: scope };
+  }
+
+  private route(method: CallMethod, params: Record<string, unknown>): Route {
+    if (method === 'resources/read') {
+      const uri = params.uri;
+      const route = typeof uri === 'string' ? this.catalog.resolveResource(uri) : undefined;
+      if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${String(uri)}`, { uri });
+      return route;
+    }
+    const name = params.name;
+    const route = typeof name === 'string' ? (method === 'tools/call' ? this.catalog.resolveTool(name) : this.catalog.resolvePrompt(name)) : undefined;
+    if (route) return route;
+    if (method === 'tools/call') throw new ProxyError('UNKNOWN_TOOL', `unknown tool: ${String(name)}`, { name });
+    throw new ProxyError('UNKNOWN_PROMPT', `unknown prompt: ${String(name)}`, { name });
+  }
+
+  /** Forwards tools/call, prompts/get or resources/read through the hooks to the owning upstream. */
+  async call(method: CallMethod, params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
+    const t0 = performance.now();
+    let upstreamMs = 0;
+    let route: Route | undefined;
+    let status: CallRecord['result'] = 'error';
+    let upstreamStatus: number | null = null;
+    try {
+      if (ctx.hops > this.config.chain.maxHops) {
+        ctx.decision = 'hop_limit';
+        throw new ProxyError('HOP_LIMIT', `request crossed ${ctx.hops} proxies (limit ${this.config.chain.maxHops})`, {
+          hops: ctx.hops,
+        });
+      }
+      try {
+        route = this.route(method, params);
+      } catch (err) {
+        ctx.decision = 'unknown_tool';
+        throw err;
+      }
+      const key = method === 'resources/read' ? 'uri' : 'name';
+      let call: McpCall = {
+        method,
+        publicName: String(params[key]),
+        upstream: route.upstream.name,
+        upstreamName: route.name,
+        params: { ...params, [key]: route.name },
+      };
+      if (!this.hooks.empty) {
+        const pre = await this.hooks.before(call, ctx);
+        if (!pre.ok) throw pre.error;
+        call = pre.call;
+      }
+      const u0 = performance.now();
+      let result: Record<string, unknown>;
+      try {
+        result = await hopContext.run(ctx, () =>
+          route!.upstream.request(method, upstreamParams(call.params, ctx.hops), {
+            signal: io.signal,
+            onprogress: io.progress,
+          }),
+        );
+        upstreamStatus = 200;
+      } catch (err) {
+        ctx.decision = ctx.decision === 'allow' ? 'upstream_error' : ctx.decision;
+        throw err;
+      } finally {
+        upstreamMs = performance.now() - u0;
+      }
+      if (method === 'resources/read') result = this.publicReadResult(route.upstream, result);
+      if (!this.hooks.empty) result = await this.hooks.after(call, result, ctx);
+      status = result.isError === true ? 'tool_error' : 'ok';
+      return result;
+    } finally {
+      const totalMs = performance.now() - t0;
+      const publicName = String(params[method === 'resources/read' ? 'uri' : 'name'] ?? '');
+      const upstreamName = route?.upstream.name ?? '';
+      this.metrics.record(method, route ? publicName : '', upstreamName, status, ctx.caller.id);
+      this.metrics.policyDecisions.inc({ decision: ctx.decision });
+      if (route) {
+        this.metrics.upstreamLatency.observe({ upstream: upstreamName }, upstreamMs / 1000);
+        this.metrics.addedLatency.observe({ tool: publicName }, (totalMs - upstreamMs) / 1000);
+      }
+      if (this.observers.length) {
+        const record: CallRecord = {
+          ctx,
+          method,
+          publicName,
+          upstream: route?.upstream.name ?? null,
+          upstreamName: route?.name ?? null,
+          argumentsValue: method === 'tools/call' ? params.arguments : method === 'prompts/get' ? params.arguments : params.uri,
+          totalMs,
+          upstreamMs,
+          upstreamStatus,
+          result: status,
+        };
+        for (const o of this.observers) o(record);
+      }
+    }
+  }
+
+  /** resources/read contents name their URI; give back the public form the client asked with. */
+  private publicReadResult(up: Upstream, result: Record<string, unknown>): Record<string, unknown> {
+    const contents = result.contents;
+    if (!Array.isArray(contents)) return result;
+    let changed = false;
+    const mapped = contents.map((c: Record<string, unknown>) => {
+      if (typeof c?.uri !== 'string') return c;
+      const uri = this.catalog.publicResourceUri(up, c.uri);
+      if (uri === c.uri) return c;
+      changed = true;
+      return { ...c, uri };
+    });
+    return changed ? { ...result, contents: mapped } : result;
+  }
+
+  /** completion/complete: routes on the prompt name or resource (template) URI of `ref`. */
+  async complete(params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
+    const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
+    let route: Route | undefined;
+    let nextRef: Record<string, unknown> | undefined;
+    if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
+      route = this.catalog.resolvePrompt(ref.name);
+      if (route) nextRef = { ...ref, name: route.name };
+    } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
+      route = this.catalog.resolveTemplateOwner(ref.uri);
+      if (route) nextRef = { ...ref, uri: route.name };
+    }
+    if (!route || !nextRef) {
+      throw new ProxyError('UNKNOWN_PROMPT', 'completion reference names no prompt or resource template of this proxy', {});
+    }
+    const target = route.upstream;
+    return hopContext.run(ctx, () =>
+      target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx.hops), { signal: io.signal }),
+    );
+  }
+
+  /** resources/subscribe and unsubscribe (2025-era clients) go to the upstream that owns the URI. */
+  async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, ctx: CallContext) {
+    const route = this.catalog.resolveResource(uri);
+    if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
+    if (!route.upstream.capabilities?.resources?.subscribe) return {};
+    return hopContext.run(ctx, () => route.upstream.request(method, upstreamParams({ uri: route.name }, ctx.hops)));
+  }
+
+  /** logging/setLevel fans out to every ready upstream that logs. */
+  async setLogLevel(level: string, ctx: CallContext): Promise<void> {
+    await Promise.allSettled(
+      this.upstreams
+        .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
+        .map((u) => hopContext.run(ctx, () => u.request('logging/setLevel', { level }))),
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.upstreams.map((u) => u.close()));
+  }
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}

@@ -1,0 +1,21 @@
+/** What a replica needs to know about a 2025-era client's session (metadata only, never live sockets). */
+export interface SessionRecord {
+  id: string;
+  caller: string;
+  protocolVersion: string;
+  clientInfo?: { name: string; version: string };
+  clientCapabilities?: Record<string, unknown>;
+  /** Upstream session ids per upstream name, so another replica could continue them. */
+  upstreamSessions: Record<string, string>;
+  createdAt: number;
+}
+
+/** Session metadata storage: memory now, Redis for replicas (issue 6); both pass one contract suite. */
+export interface SessionStore {
+  get(id: string): Promise<SessionRecord | undefined>;
+  put(record: SessionRecord, ttlSeconds: number): Promise<void>;
+  /** Extends the TTL; false when the session is gone. */
+  touch(id: string, ttlSeconds: number): Promise<boolean>;
+  delete(id: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The Prometheus metrics of DESIGN.md ("Metrics"), one registry per app so tests can run several. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'tool' | 'upstream' | 'result' | 'caller'>;
+  readonly addedLatency: Histogram<'tool'>;
+  readonly upstreamLatency: Histogram<'upstream'>;
+  readonly policyDecisions: Counter<'decision'>;
+  readonly piiTokens: Counter<'entity' | 'result'>;
+  readonly catalogCache: Counter<'result'>;
+  readonly upstreamUp: Gauge<'upstream'>;
+
+  constructor(readonly perCaller = false) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'mcp_fed_requests_total',
+      help: 'MCP requests served, by method, public tool, upstream and result (ok | tool_error | error)',
+      labelNames: perCaller ? ['method', 'tool', 'upstream', 'result', 'caller'] : ['method', 'tool', 'upstream', 'result'],
+      registers,
+    });
+    this.addedLatency = new Histogram({
+      name: 'mcp_fed_added_latency_seconds',
+      help: 'Time the proxy adds to a call, excluding the upstream wait',
+      labelNames: ['tool'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.upstreamLatency = new Histogram({
+      name: 'mcp_fed_upstream_latency_seconds',
+      help: 'Time waiting for the upstream',
+      labelNames: ['upstream'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.policyDecisions = new Counter({
+      name: 'mcp_fed_policy_decisions_total',
+      help: 'Governance decisions',
+      labelNames: ['decision'],
+      registers,
+    });
+    this.piiTokens = new Counter({
+      name: 'mcp_fed_pii_tokens_total',
+      help: 'PII tokens by entity; hit = the value already had a token',
+      labelNames: ['entity', 'result'],
+      registers,
+    });
+    this.catalogCache = new Counter({
+      name: 'mcp_fed_catalog_cache_total',
+      help: 'List requests served from the catalog cache (hit) or after re-listing upstreams (miss)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.upstreamUp = new Gauge({
+      name: 'mcp_fed_upstream_up',
+      help: '1 when the upstream is connected and listed',
+      labelNames: ['upstream'],
+      registers,
+    });
+  }
+
+  /** One finished request; label values are bounded (public names come from the catalog, not the caller). */
+  record(method: string, tool: string, upstream: string, result: 'ok' | 'tool_error' | 'error', caller?: string): void {
+    if (this.perCaller) this.requests.inc({ method, tool, upstream, result, caller: caller ?? 'anonymous' });
+    else this.requests.inc({ method, tool, upstream, result });
+  }
+}

@@ -1,0 +1,80 @@
+import type { Client, Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client';
+
+export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
+export const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
+
+/** One upstream's catalog as it last listed it, with the cache hints it gave. */
+export interface UpstreamLists {
+  tools: Tool[];
+  prompts: Prompt[];
+  resources: Resource[];
+  resourceTemplates: ResourceTemplate[];
+  /** Smallest `ttlMs` the upstream attached to its list results; undefined when it gave none (2025-era). */
+  ttlMs?: number;
+  cacheScope?: 'public' | 'private';
+  fetchedAt: number;
+}
+
+export const emptyLists = (): UpstreamLists => ({
+  tools: [],
+  prompts: [],
+  resources: [],
+  resourceTemplates: [],
+  fetchedAt: 0,
+});
+
+const METHOD: Record<ListKind, string> = {
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
+};
+
+/** Accepts any result: the proxy relays upstream results, it does not re-validate them. */
+export const anyResult = {
+  '~standard': { version: 1 as const, vendor: 'mcp-fed', validate: (value: unknown) => ({ value }) },
+};
+
+const MAX_PAGES = 1000;
+
+interface Page {
+  nextCursor?: string;
+  ttlMs?: number;
+  cacheScope?: 'public' | 'private';
+  [k: string]: unknown;
+}
+
+/** Lists one kind, following the upstream's cursors to the end. */
+export async function listAll(
+  client: Client,
+  kind: ListKind,
+  timeoutMs: number,
+): Promise<{ items: unknown[]; ttlMs?: number; cacheScope?: 'public' | 'private' }> {
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  let ttlMs: number | undefined;
+  let cacheScope: 'public' | 'private' | undefined;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const result = (await client.request(
+      { method: METHOD[kind], params: cursor ? { cursor } : {} },
+      anyResult,
+      { timeout: timeoutMs },
+    )) as Page;
+    const pageItems = result[kind];
+    if (Array.isArray(pageItems)) items.push(...pageItems);
+    if (typeof result.ttlMs === 'number') ttlMs = ttlMs === undefined ? result.ttlMs : Math.min(ttlMs, result.ttlMs);
+    if (result.cacheScope === 'private' || (result.cacheScope === 'public' && !cacheScope)) cacheScope = result.cacheScope;
+    if (!result.nextCursor || result.nextCursor === cursor) break;
+    cursor = result.nextCursor;
+  }
+  return { items, ttlMs, cacheScope };
+}
+
+/** Which kinds an upstream offers, from its advertised capabilities. */
+export function offeredKinds(capabilities: Record<string, unknown> | undefined): ListKind[] {
+  const kinds: ListKind[] = [];
+  if (capabilities?.tools) kinds.push('tools');
+  if (capabilities?.prompts) kinds.push('prompts');
+  if (capabilities?.resources) kinds.push('resources', 'resourceTemplates');
+  return kinds;
+}

@@ -1,0 +1,70 @@
+/**
+ * Sample upstream "tools": serves 2026-07-28 (stateless) and 2025-11-25 (sessionful) on one
+ * Streamable HTTP path, or stdio with --stdio. See --help-free CLI in the report / README:
+ *   --port N (0 = random) --host H --page-size N --name NAME --stdio
+ */
+import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
+import { intFlag, logErr, parseCli } from './lib/cli.ts';
+import { Fanout } from './lib/fanout.ts';
+import { runMain } from './lib/serve.ts';
+import { ToolCatalog } from './lib/tool-catalog.ts';
+
+const flags = parseCli({
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'page-size': { type: 'string' },
+  name: { type: 'string' },
+  stdio: { type: 'boolean' },
+});
+const pageSize = intFlag(flags['page-size'], 'page-size', 0);
+const serverInfo = { name: flags.name ?? 'tools', version: '1.0.0' };
+const fanout = new Fanout();
+const catalog = new ToolCatalog(fanout, pageSize * 2);
+
+const encodeCursor = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
+function decodeCursor(cursor: string | undefined): number {
+  if (cursor === undefined) return 0;
+  const match = /^o:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (!match) throw new ProtocolError(ProtocolErrorCode.InvalidParams, 'Invalid cursor');
+  return Number(match[1]);
+}
+
+/**
+ * The low-level Server keeps the per-request factory cheap (the benchmark builds one per
+ * call) and lets tools/list paginate and track the shared catalog, which McpServer's
+ * registry cannot do across instances.
+ */
+function createServer(): Server {
+  const server = new Server(serverInfo, {
+    capabilities: { tools: { listChanged: true } },
+    instructions: 'Sample upstream for mcp-fed tests and benchmarks.',
+  });
+  server.setRequestHandler('tools/list', (request) => {
+    const tools = catalog.list();
+    if (pageSize <= 0) return { tools };
+    const start = decodeCursor(request.params?.cursor);
+    const end = start + pageSize;
+    return { tools: tools.slice(start, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
+  });
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const entry = catalog.get(request.params.name);
+    if (!entry)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    const result = await entry.run(request.params.arguments ?? {}, ctx);
+    return server.projectCallToolResult(result, entry.def.outputSchema);
+  });
+  return server;
+}
+
+try {
+  await runMain(
+    createServer,
+    fanout,
+    flags.stdio
+      ? { stdio: true }
+      : { stdio: false, host: flags.host ?? '127.0.0.1', port: intFlag(flags.port, 'port', 0) },
+  );
+} catch (error) {
+  logErr('tools-server failed to start:', error);
+  process.exit(1);
+}
