@@ -38,10 +38,12 @@ export function parseConfig(raw: unknown, env: Env = process.env): ParseResult {
   const problems = [...interpolated.problems, ...schemaProblems.filter((p) => !envPaths.has(p.path))];
   if (result.success && problems.length === 0) return { ok: true, config: result.data, redact };
   const seen = new Set<string>();
-  const unique = problems.filter(
-    (p) => !seen.has(`${p.path}\n${p.message}`) && seen.add(`${p.path}\n${p.message}`),
-  );
-  return { ok: false, problems: unique.map((p) => ({ path: p.path, message: redact(p.message) })) };
+  const unique = problems.filter((p) => {
+    const key = `${p.path}\n${p.message}`;
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
+  const ordered = sortByDocumentOrder(unique, data);
+  return { ok: false, problems: ordered.map((p) => ({ path: p.path, message: redact(p.message) })) };
 }
 
 /**
@@ -78,6 +80,31 @@ export async function loadConfigFile(path: string, env: Env = process.env): Prom
   const result = await readConfigFile(path, env);
   if (!result.ok) throw new ConfigError(result.problems, path);
   return result.config;
+}
+
+const SEGMENT = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[]+)/g;
+
+/** Problems in the order their places appear in the file, parents first, so the output reads top-down. */
+function sortByDocumentOrder(problems: ConfigProblem[], data: unknown): ConfigProblem[] {
+  const rank = (path: string): number[] => {
+    let node = data;
+    const out: number[] = [];
+    const segments = path === formatPath([]) ? [] : [...path.matchAll(SEGMENT)];
+    for (const [, index, quoted, plain] of segments) {
+      const key = index !== undefined ? Number(index) : quoted !== undefined ? JSON.parse(quoted) : plain;
+      const keys = node !== null && typeof node === 'object' ? Object.keys(node) : [];
+      const at = keys.indexOf(String(key));
+      out.push(at === -1 ? Number.MAX_SAFE_INTEGER : at);
+      node = (node as Record<string, unknown> | undefined)?.[key];
+    }
+    return out;
+  };
+  const compare = (a: number[], b: number[]) => {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+    return a.length - b.length;
+  };
+  const ranked = problems.map((p) => ({ p, r: rank(p.path) }));
+  return ranked.sort((x, y) => compare(x.r, y.r)).map(({ p }) => p);
 }
 
 function syntaxProblem(error: YAMLError, source: string | undefined): ConfigProblem {

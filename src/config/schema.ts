@@ -66,7 +66,7 @@ const RedisStoreSchema = z
 
 const StoreSchema = z
   .discriminatedUnion('kind', [z.strictObject({ kind: z.literal('memory') }), RedisStoreSchema])
-  .describe('Where sessions, the PII vault and rate-limit counters live: memory | redis');
+  .describe('Where sessions, the PII vault and rate-limit counters live');
 
 const ApiKeysAuthSchema = z
   .strictObject({
@@ -79,7 +79,8 @@ const ApiKeysAuthSchema = z
           groups: z.array(text()).default([]).describe('Groups, matched by ACL rules as `group:<name>`'),
         }),
       )
-      .min(1),
+      .min(1)
+      .describe('Accepted API keys'),
     trustedProxies: z
       .array(text())
       .default([])
@@ -116,12 +117,15 @@ const OAuth2Schema = z
     kind: z.literal('oauth2'),
     tokenUrl: httpUrl().optional().describe('Token endpoint (or `issuer`)'),
     issuer: httpUrl().optional().describe('Issuer for discovery of the token endpoint (or `tokenUrl`)'),
-    clientId: text(),
-    clientSecret: text(),
-    scope: text().optional(),
-    audience: text().optional(),
+    clientId: text().describe('Client credentials grant: client id'),
+    clientSecret: text().describe('Client secret; keep it in the environment'),
+    scope: text().optional().describe('Space-separated scopes to request'),
+    audience: text().optional().describe('`audience` token request parameter'),
     resource: text().optional().describe('RFC 8707 resource indicator'),
-    authMethod: z.enum(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'),
+    authMethod: z
+      .enum(['client_secret_basic', 'client_secret_post'])
+      .default('client_secret_basic')
+      .describe('How the client authenticates to the token endpoint'),
   })
   .check(
     crossCheck((a, report) => {
@@ -179,7 +183,7 @@ const UpstreamObject = z
       .enum(['shared', 'per-session'])
       .optional()
       .describe('stdio: one child per process (shared, default) or per downstream session'),
-    auth: UpstreamAuthSchema.prefault({ kind: 'none' }).describe('none | headers | sigv4 | oauth2'),
+    auth: UpstreamAuthSchema.prefault({ kind: 'none' }).describe('How the proxy authenticates upstream'),
     timeoutMs: int(1).default(60000).describe('Per-request timeout'),
     required: bool().default(false).describe('/readyz waits for this upstream only when true'),
     catalogRefreshSeconds: int(0)
@@ -258,12 +262,13 @@ const PoliciesSchema = z.strictObject({
   rateLimits: z
     .array(
       z.strictObject({
-        callers: z.array(text()).min(1).default(['*']),
+        callers: z.array(text()).min(1).default(['*']).describe('Caller ids, `group:<name>` or `*`'),
         tools: globs().min(1).default(['*']).describe('Globs on public tool names'),
         perMinute: int(1).describe('Calls per minute per (caller, tool), sliding window'),
       }),
     )
-    .default([]),
+    .default([])
+    .describe('Every matching rule applies; one bucket per (caller, public tool) per rule'),
 });
 
 const PiiSchema = z.strictObject({
@@ -271,13 +276,16 @@ const PiiSchema = z.strictObject({
     .enum(['off', 'tokenize', 'redact', 'block'])
     .default('off')
     .describe('What happens to PII in arguments'),
-  entities: z.array(z.enum(PII_ENTITIES)).default([...PII_ENTITIES]),
+  entities: z
+    .array(z.enum(PII_ENTITIES))
+    .default([...PII_ENTITIES])
+    .describe('Entity types to detect'),
   detokenizeResponses: bool().default(true).describe('Replace tokens in results with the original values'),
   responses: z
     .enum(['mask', 'tokenize', 'off'])
     .default('mask')
     .describe('PII that originates upstream (only when mode is not off)'),
-  tokenTtlSeconds: int(1).default(86400),
+  tokenTtlSeconds: int(1).default(86400).describe('Lifetime of a token in the vault'),
 });
 
 const AuditSchema = z.discriminatedUnion('sink', [
@@ -301,15 +309,19 @@ export const ConfigSchema = z
       })
       .prefault({}),
     inbound: z
-      .strictObject({ auth: InboundAuthSchema.prefault({ kind: 'none' }).describe('none | apiKeys | jwt') })
+      .strictObject({
+        auth: InboundAuthSchema.prefault({ kind: 'none' }).describe('Who the caller is; none = "anonymous"'),
+      })
       .prefault({}),
-    upstreams: z.array(UpstreamSchema).default([]),
+    upstreams: z.array(UpstreamSchema).default([]).describe('The MCP servers federated behind the proxy'),
     policies: PoliciesSchema.prefault({}),
     pii: PiiSchema.prefault({}),
-    audit: AuditSchema.prefault({ sink: 'stdout' }).describe('stdout | file | off'),
+    audit: AuditSchema.prefault({ sink: 'stdout' }).describe(
+      'Where audit records go, one JSON object a line',
+    ),
     telemetry: z
       .strictObject({
-        serviceName: text().default('mcp-fed'),
+        serviceName: text().default('mcp-fed').describe('`service.name` of traces'),
         otlpEndpoint: httpUrl()
           .optional()
           .describe('OTLP/HTTP base URL; /v1/traces is appended; unset = no tracing'),
@@ -332,7 +344,7 @@ export const ConfigSchema = z
       .prefault({}),
     limits: z
       .strictObject({
-        maxBodyBytes: int(1).default(4194304),
+        maxBodyBytes: int(1).default(4194304).describe('Largest accepted request body'),
         allowedOrigins: z
           .array(z.string().refine(isOrigin, { error: 'must be an origin like https://app.example.com' }))
           .default([])

@@ -255,12 +255,15 @@ describe('tools-server --page-size', () => {
 });
 
 describe('tools-server --stdio', () => {
+  const client = new Client(INFO, PIN_MODERN);
+  beforeAll(() =>
+    client.connect(new StdioClientTransport(stdioParams('upstreams/tools-server.ts', ['--stdio']))),
+  );
+  afterAll(() => client.close());
+
   it('serves a modern client over stdio', async () => {
-    const client = new Client(INFO, PIN_MODERN);
-    await client.connect(new StdioClientTransport(stdioParams('upstreams/tools-server.ts', ['--stdio'])));
     expect(client.getProtocolEra()).toBe('modern');
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'pipe' } }))).toBe('pipe');
-    await client.close();
   });
 });
 
@@ -305,33 +308,38 @@ async function expectModernCounterUpdate(client: Client): Promise<void> {
 }
 
 describe('content-server', () => {
+  // Spawning dominates the cost, so every child starts in parallel up front.
+  const modernStdio = new Client(INFO, PIN_MODERN);
+  const legacyStdio = new V1Client(INFO);
+  beforeAll(async () => {
+    await Promise.all([
+      modernStdio.connect(new StdioClientTransport(stdioParams('upstreams/content-server.ts'))),
+      legacyStdio.connect(new V1Stdio(stdioParams('upstreams/content-server.ts'))),
+    ]);
+  });
+  afterAll(() => Promise.all([modernStdio.close(), legacyStdio.close()]));
+
   it('stdio, modern client: prompts, resources, templates, completion, updates, progress', async () => {
-    const client = new Client(INFO, PIN_MODERN);
-    await client.connect(new StdioClientTransport(stdioParams('upstreams/content-server.ts')));
-    expect(client.getProtocolEra()).toBe('modern');
-    await checkContent(client);
-    await expectModernCounterUpdate(client);
+    expect(modernStdio.getProtocolEra()).toBe('modern');
+    await checkContent(modernStdio);
+    await expectModernCounterUpdate(modernStdio);
     const progress: number[] = [];
-    const counted = await client.callTool(
+    const counted = await modernStdio.callTool(
       { name: 'slow_count', arguments: { n: 3, delayMs: 5 } },
       { onprogress: (p) => progress.push(p.progress) },
     );
     expect(textOf(counted)).toBe('counted to 3');
     expectProgress(progress, 3);
-    await client.close();
   });
 
   it('stdio, legacy client: resources/subscribe then bump sends resources/updated', async () => {
-    const client = new V1Client(INFO);
-    await client.connect(new V1Stdio(stdioParams('upstreams/content-server.ts')));
     const updates: string[] = [];
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    legacyStdio.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       updates.push(n.params.uri);
     });
-    await client.subscribeResource({ uri: 'content://counter' });
-    await client.callTool({ name: 'bump', arguments: {} });
+    await legacyStdio.subscribeResource({ uri: 'content://counter' });
+    await legacyStdio.callTool({ name: 'bump', arguments: {} });
     await waitFor(() => updates.includes('content://counter'), 'resources/updated');
-    await client.close();
   });
 
   describe('over HTTP (--port 0)', () => {
@@ -386,53 +394,50 @@ async function checkLegacyServer(client: V1Client): Promise<void> {
 }
 
 describe('legacy-server (SDK v1 fixture)', () => {
+  let http: StartedServer;
+  let sse: StartedServer;
+  const stdio = answeringClient();
+  beforeAll(async () => {
+    [http, sse] = await Promise.all([
+      startServer('test/fixtures/legacy-server.ts', ['--transport', 'streamable-http']),
+      startServer('test/fixtures/legacy-server.ts', ['--transport', 'sse']),
+      stdio.connect(new V1Stdio(stdioParams('test/fixtures/legacy-server.ts', ['--transport', 'stdio']))),
+    ]);
+  });
+  afterAll(() => Promise.all([http?.stop(), sse?.stop(), stdio.close()]));
+
   it('streamable-http: elicitation, sampling, progress, list_changed, prompt, resource', async () => {
-    const server = await startServer('test/fixtures/legacy-server.ts', ['--transport', 'streamable-http']);
-    try {
-      const client = answeringClient();
-      await client.connect(new V1Http(new URL(server.url)));
-      await checkLegacyServer(client);
-      const progress: number[] = [];
-      await client.callTool({ name: 'slow', arguments: { steps: 3, delayMs: 5 } }, undefined, {
-        onprogress: (p) => progress.push(p.progress),
-      });
-      expectProgress(progress, 3);
-      let changed = 0;
-      client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-        changed++;
-      });
-      await client.callTool({ name: 'add_tool', arguments: { name: 'late' } });
-      await waitFor(() => changed > 0, 'list_changed');
-      expect(textOf(await client.callTool({ name: 'late', arguments: {} }))).toBe('dynamic late');
-      const hello = await client.getPrompt({ name: 'hello', arguments: { name: 'Bo' } });
-      expect(hello.messages[0]?.content).toMatchObject({ text: 'Hello, Bo!' });
-      const info = await client.readResource({ uri: 'legacy://info' });
-      expect(info.contents[0]).toMatchObject({ uri: 'legacy://info' });
-      await client.close();
-    } finally {
-      await server.stop();
-    }
+    const client = answeringClient();
+    await client.connect(new V1Http(new URL(http.url)));
+    await checkLegacyServer(client);
+    const progress: number[] = [];
+    await client.callTool({ name: 'slow', arguments: { steps: 3, delayMs: 5 } }, undefined, {
+      onprogress: (p) => progress.push(p.progress),
+    });
+    expectProgress(progress, 3);
+    let changed = 0;
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      changed++;
+    });
+    await client.callTool({ name: 'add_tool', arguments: { name: 'late' } });
+    await waitFor(() => changed > 0, 'list_changed');
+    expect(textOf(await client.callTool({ name: 'late', arguments: {} }))).toBe('dynamic late');
+    const hello = await client.getPrompt({ name: 'hello', arguments: { name: 'Bo' } });
+    expect(hello.messages[0]?.content).toMatchObject({ text: 'Hello, Bo!' });
+    const info = await client.readResource({ uri: 'legacy://info' });
+    expect(info.contents[0]).toMatchObject({ uri: 'legacy://info' });
+    await client.close();
   });
 
   it('sse: elicitation and sampling over GET /sse + POST /messages', async () => {
-    const server = await startServer('test/fixtures/legacy-server.ts', ['--transport', 'sse']);
-    try {
-      expect(server.url).toMatch(/\/sse$/);
-      const client = answeringClient();
-      await client.connect(new V1SSE(new URL(server.url)));
-      await checkLegacyServer(client);
-      await client.close();
-    } finally {
-      await server.stop();
-    }
+    expect(sse.url).toMatch(/\/sse$/);
+    const client = answeringClient();
+    await client.connect(new V1SSE(new URL(sse.url)));
+    await checkLegacyServer(client);
+    await client.close();
   });
 
   it('stdio: elicitation and sampling', async () => {
-    const client = answeringClient();
-    await client.connect(
-      new V1Stdio(stdioParams('test/fixtures/legacy-server.ts', ['--transport', 'stdio'])),
-    );
-    await checkLegacyServer(client);
-    await client.close();
+    await checkLegacyServer(stdio);
   });
 });

@@ -15,6 +15,8 @@ import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { exitOnSignals, logErr } from './cli.ts';
 import type { Fanout } from './fanout.ts';
 
+const SESSION_IDLE_MS = 10 * 60_000;
+
 export interface HttpServeOptions {
   host: string;
   port: number;
@@ -35,16 +37,29 @@ export async function serveHttp(factory: McpServerFactory, fanout: Fanout, opts:
   const modern = createMcpHandler(factory, { legacy: 'reject', onerror: (e) => logErr('[modern]', e) });
   fanout.addNotifier(modern.notify);
   const sessions = new Map<string, WebStandardStreamableHTTPServerTransport>();
+  const lastSeen = new Map<string, number>();
+  // SDK v1 clients do not DELETE their session on close, so reap idle ones instead of
+  // letting a long benchmark accumulate them.
+  const reaper = setInterval(() => {
+    const cutoff = Date.now() - SESSION_IDLE_MS;
+    for (const [id, seen] of lastSeen) {
+      if (seen < cutoff) void sessions.get(id)?.close();
+    }
+  }, SESSION_IDLE_MS / 4);
+  reaper.unref();
 
   const openSession = async (request: Request, parsedBody: unknown) => {
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, transport);
+        lastSeen.set(id, Date.now());
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      if (transport.sessionId === undefined) return;
+      sessions.delete(transport.sessionId);
+      lastSeen.delete(transport.sessionId);
     };
     const product = await factory({ era: 'legacy', requestInfo: request });
     fanout.track(product, 'legacy');
@@ -74,6 +89,7 @@ export async function serveHttp(factory: McpServerFactory, fanout: Fanout, opts:
     if (sessionId) {
       const transport = sessions.get(sessionId);
       if (!transport) return jsonRpcError(404, -32001, 'Session not found');
+      lastSeen.set(sessionId, Date.now());
       return transport.handleRequest(request, { parsedBody });
     }
     if (request.method === 'POST' && isInitializeRequest(parsedBody)) return openSession(request, parsedBody);
@@ -92,6 +108,7 @@ export async function serveHttp(factory: McpServerFactory, fanout: Fanout, opts:
   const url = `http://${opts.host}:${port}${path}`;
 
   const close = async () => {
+    clearInterval(reaper);
     await modern.close().catch(() => {});
     await Promise.all([...sessions.values()].map((t) => t.close().catch(() => {})));
     server.closeAllConnections();
