@@ -133,7 +133,9 @@ function issueMessage(issue: z.core.$ZodRawIssue): string {
   const origin = i.origin === 'array' ? 'items' : i.origin === 'string' ? 'characters' : '';
   switch (issue.code) {
     case 'invalid_type': {
-      const expected = TYPE_NAMES[n('expected')] ?? n('expected');
+      const format = (i.inst as z.core.$ZodType | undefined)?._zod.def as { format?: string } | undefined;
+      const kind = format?.format?.includes('int') ? 'int' : n('expected');
+      const expected = TYPE_NAMES[kind] ?? kind;
       return i.input === undefined
         ? 'required'
         : `must be ${expected}${i.input === null ? ', not empty' : ''}`;

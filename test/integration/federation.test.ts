@@ -215,7 +215,7 @@ describe('partial availability', () => {
 });
 
 type CallOptions = { onprogress?: (p: { progress: number }) => void; signal?: AbortSignal };
-type CallFn = (params: { name: string; arguments: Record<string, unknown> }, opts: CallOptions) => Promise<{ content: unknown }>;
+type CallFn = (params: { name: string; arguments: Record<string, unknown> }, opts: CallOptions) => Promise<Record<string, unknown>>;
 
 /** callTool of each era's client with request options (v1 takes a result schema before the options). */
 function callers(): CallFn[] {

@@ -13,6 +13,8 @@ import {
 import { renderConfigReference } from '../../src/config/reference.ts';
 import type { Config } from '../../src/config/schema.ts';
 
+// Built with a template literal so the linter does not take them for misplaced placeholders.
+const ref = (name: string) => `\${${name}}`;
 const http = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
   url: 'http://127.0.0.1:3001/mcp',
@@ -228,12 +230,14 @@ describe('problems', () => {
 });
 
 describe('environment', () => {
-  it('interpolates ${NAME}, keeps $${ literal, and coerces numbers', () => {
+  it('interpolates references, keeps an escaped one literal, and coerces numbers', () => {
     const config = valid(
       {
-        listen: { port: '${PORT}' },
+        listen: { port: ref('PORT') },
         upstreams: [
-          http('a', { auth: { kind: 'headers', headers: { 'x-api-key': 'k-${KEY}', lit: '$${KEY}' } } }),
+          http('a', {
+            auth: { kind: 'headers', headers: { 'x-api-key': `k-${ref('KEY')}`, lit: `$${ref('KEY')}` } },
+          }),
         ],
       },
       { PORT: '9001', KEY: 'abc' },
@@ -241,7 +245,7 @@ describe('environment', () => {
     expect(config.listen.port).toBe(9001);
     expect(config.upstreams[0]?.auth).toEqual({
       kind: 'headers',
-      headers: { 'x-api-key': 'k-abc', lit: '${KEY}' },
+      headers: { 'x-api-key': 'k-abc', lit: ref('KEY') },
     });
   });
 
@@ -253,7 +257,7 @@ describe('environment', () => {
             kind: 'oauth2',
             tokenUrl: 'https://id.example/token',
             clientId: 'c',
-            clientSecret: '${KEY}',
+            clientSecret: ref('KEY'),
           },
         }),
       ],
@@ -266,7 +270,7 @@ describe('environment', () => {
   it('never prints a value that came from the environment', () => {
     const secret = 'hunter2-super-secret';
     const result = parseConfig(
-      { upstreams: [http(`\${NAME}`), http(`\${NAME}`, { prefix: 'b', url: 'ftp://x/${TOKEN}' })] },
+      { upstreams: [http(ref('NAME')), http(ref('NAME'), { prefix: 'b', url: `ftp://x/${ref('TOKEN')}` })] },
       { NAME: secret, TOKEN: secret },
     );
     expect(result.ok).toBe(false);
@@ -291,12 +295,15 @@ describe('files', () => {
     const fromYaml = await loadConfigFile(await file('a.yaml', yaml), {});
     const json = JSON.stringify({
       listen: { port: 8100 },
-      upstreams: fromYaml.upstreams.map((u) => u.name).map(http),
+      upstreams: [http('everything'), { name: 'local', command: ['node', 'server.js'] }],
     });
     const fromJson = await loadConfigFile(await file('a.json', json), {});
+    // The same file under a name that says nothing about its format.
+    const sniffed = await loadConfigFile(await file('a.conf', json), {});
     expect(fromYaml.listen.port).toBe(8100);
     expect(fromYaml.upstreams.map((u) => u.transport)).toEqual(['streamable-http', 'stdio']);
-    expect(fromJson.upstreams.map((u) => u.name)).toEqual(['everything', 'local']);
+    expect(fromJson).toEqual(fromYaml);
+    expect(sniffed).toEqual(fromYaml);
   });
 
   it('throws ConfigError with the problems', async () => {
@@ -338,7 +345,8 @@ describe('files', () => {
 
   it('keeps secret literals out of check output', async () => {
     const secret = 'sk-live-0123456789';
-    const text = `upstreams:\n  - name: a\n    url: http://x\n    headers: { x-key: ${secret} }\n  - name: ${secret}\n    url: http://x\n`;
+    const upstream = `  - name: ${secret}\n    url: http://x\n    headers: { x-key: ${secret} }\n`;
+    const text = `upstreams:\n${upstream}${upstream}`;
     const lines: string[] = [];
     const code = await runCheck(await file('secret.yaml', text), {
       out: (l) => lines.push(l),
