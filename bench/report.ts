@@ -181,8 +181,11 @@ export function table(rows: Row[]): string {
     'rps direct / floor / proxied',
     'rps ratio',
   ];
+  // Reasons go under the table: one long reason would otherwise widen every row.
+  const reasons = [...new Set(rows.flatMap((r) => (r.skipped ? [r.skipped] : [])))];
   const lines = rows.map((r) => {
-    if (r.skipped) return [r.name, `skipped: ${r.skipped}`, '', '', '', '', '', '', '', ''];
+    if (r.skipped)
+      return [r.name, `skipped (${reasons.indexOf(r.skipped) + 1})`, '', '', '', '', '', '', '', ''];
     const t = targets(r);
     return [
       r.name,
@@ -200,5 +203,6 @@ export function table(rows: Row[]): string {
   const all = [head, ...lines];
   const widths = head.map((_, i) => Math.max(...all.map((cells) => (cells[i] ?? '').length)));
   const render = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  return [render(head), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
+  const notes = reasons.map((reason, i) => `\n(${i + 1}) skipped: ${reason}`).join('');
+  return [render(head), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n') + notes;
 }

@@ -46,7 +46,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       endpoint.handle(req, res).catch((err: Error) => {
         log.error({ err: err.message }, 'request failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }));
+        res.end(
+          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }),
+        );
       });
     } else {
       void admin(req, res);

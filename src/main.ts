@@ -4,8 +4,8 @@ import { runCheck } from './config/check.ts';
 import { defaultFederation } from './config/default-config.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { createLogger } from './log.ts';
 import { serveStdio } from './inbound/stdio-server.ts';
+import { createLogger } from './log.ts';
 
 const USAGE = `usage:
   mcp-fed serve [--config FILE] [--port N] [--host H]   serve over Streamable HTTP (no config: the sample federation)

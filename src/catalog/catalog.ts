@@ -71,7 +71,9 @@ export class Catalog {
         if (!showTool(tool.name) || exclude(tool.name)) continue;
         const name = publicName(prefix, tool.name, this.naming);
         if (toolRoutes.has(name)) {
-          collisions.push(`tool "${name}" is exposed by "${toolRoutes.get(name)!.upstream.name}" and "${up.name}"`);
+          collisions.push(
+            `tool "${name}" is exposed by "${toolRoutes.get(name)!.upstream.name}" and "${up.name}"`,
+          );
           continue;
         }
         toolRoutes.set(name, { upstream: up, name: tool.name });
@@ -81,7 +83,9 @@ export class Catalog {
         if (!showPrompt(prompt.name) || exclude(prompt.name)) continue;
         const name = publicName(prefix, prompt.name, this.naming);
         if (promptRoutes.has(name)) {
-          collisions.push(`prompt "${name}" is exposed by "${promptRoutes.get(name)!.upstream.name}" and "${up.name}"`);
+          collisions.push(
+            `prompt "${name}" is exposed by "${promptRoutes.get(name)!.upstream.name}" and "${up.name}"`,
+          );
           continue;
         }
         promptRoutes.set(name, { upstream: up, name: prompt.name });
@@ -91,7 +95,8 @@ export class Catalog {
         if (showResource(r.uri) && !exclude(r.uri)) pushOwner(uriOwners, r.uri, up);
       }
       for (const t of up.lists.resourceTemplates) {
-        if (showResource(t.uriTemplate) && !exclude(t.uriTemplate)) pushOwner(templateOwners, t.uriTemplate, up);
+        if (showResource(t.uriTemplate) && !exclude(t.uriTemplate))
+          pushOwner(templateOwners, t.uriTemplate, up);
       }
     }
 
@@ -115,7 +120,8 @@ export class Catalog {
         if (!owners?.includes(up)) continue;
         const uriTemplate = owners.length > 1 ? routedUri(up.name, t.uriTemplate) : t.uriTemplate;
         if (owners.length > 1) pushOwner(routedTemplates, up, new UriTemplate(t.uriTemplate));
-        else templateRoutes.push({ upstream: up, raw: t.uriTemplate, template: new UriTemplate(t.uriTemplate) });
+        else
+          templateRoutes.push({ upstream: up, raw: t.uriTemplate, template: new UriTemplate(t.uriTemplate) });
         resourceTemplates.push(uriTemplate === t.uriTemplate ? t : { ...t, uriTemplate });
       }
     }

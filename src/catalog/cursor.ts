@@ -17,9 +17,13 @@ export function decodeCursor(cursor: string, kind: string, version: number): num
     throw new ProxyError('INVALID_CURSOR', 'invalid cursor');
   }
   if (Number(v) !== version) {
-    throw new ProxyError('INVALID_CURSOR', 'the catalog changed since this cursor was issued: list again from the start', {
-      stale: true,
-    });
+    throw new ProxyError(
+      'INVALID_CURSOR',
+      'the catalog changed since this cursor was issued: list again from the start',
+      {
+        stale: true,
+      },
+    );
   }
   return offset;
 }

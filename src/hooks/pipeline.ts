@@ -1,7 +1,10 @@
 import type { ProxyError } from '../errors.ts';
 
 /** A hook never throws to say no: it returns what happened and the pipeline decides (agentgateway style). */
-export type Outcome<T> = { kind: 'pass' } | { kind: 'mutate'; value: T } | { kind: 'reject'; error: ProxyError; decision: string };
+export type Outcome<T> =
+  | { kind: 'pass' }
+  | { kind: 'mutate'; value: T }
+  | { kind: 'reject'; error: ProxyError; decision: string };
 
 export type CallMethod = 'tools/call' | 'prompts/get' | 'resources/read';
 
@@ -46,9 +49,11 @@ export interface PreHook {
 
 export interface PostHook {
   readonly name: string;
-  after(call: McpCall, result: Record<string, unknown>, ctx: CallContext):
-    | Outcome<Record<string, unknown>>
-    | Promise<Outcome<Record<string, unknown>>>;
+  after(
+    call: McpCall,
+    result: Record<string, unknown>,
+    ctx: CallContext,
+  ): Outcome<Record<string, unknown>> | Promise<Outcome<Record<string, unknown>>>;
 }
 
 export type PreResult = { ok: true; call: McpCall } | { ok: false; error: ProxyError };
@@ -82,7 +87,11 @@ export class HookPipeline {
     return { ok: true, call: current };
   }
 
-  async after(call: McpCall, result: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>> {
+  async after(
+    call: McpCall,
+    result: Record<string, unknown>,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown>> {
     let current = result;
     for (const hook of this.post) {
       const t0 = performance.now();

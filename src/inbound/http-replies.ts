@@ -14,7 +14,15 @@ export function sendJsonRpcError(
     res.end();
     return;
   }
-  const body = JSON.stringify({ jsonrpc: '2.0', id, error: data ? { code, message, data } : { code, message } });
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    error: data ? { code, message, data } : { code, message },
+  });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }

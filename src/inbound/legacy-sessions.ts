@@ -7,6 +7,7 @@ import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { SessionStore } from '../session/session-store.ts';
+import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
 import { notifySession } from './session-notify.ts';
@@ -18,6 +19,8 @@ interface LiveSession {
   transport: NodeStreamableHTTPServerTransport;
   down: DownstreamContext;
   lastSeen: number;
+  /** Calls served by the fast path, so notifications/cancelled can abort them. */
+  inflight: Map<string | number, AbortController>;
 }
 
 /**
@@ -33,6 +36,7 @@ export class LegacySessions {
     private readonly store: SessionStore,
     private readonly config: Config,
     private readonly log: Logger,
+    private readonly fast: FastPath,
   ) {
     fed.onChange((e) => this.broadcast(e));
     this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
@@ -60,11 +64,24 @@ export class LegacySessions {
     if (Array.isArray(body)) {
       const version = session.server.getNegotiatedProtocolVersion?.() ?? '';
       if (version !== '2025-03-26') {
-        sendJsonRpcError(res, 400, null, -32600, `JSON-RPC batches are not allowed in protocol version ${version}`);
+        sendJsonRpcError(
+          res,
+          400,
+          null,
+          -32600,
+          `JSON-RPC batches are not allowed in protocol version ${version}`,
+        );
         return true;
       }
     }
     session.lastSeen = Date.now();
+    if (req.method === 'POST' && this.fastCancel(session, res, body)) return true;
+    if (
+      req.method === 'POST' &&
+      versionOk(req, session) &&
+      this.fast.tryLegacy(req, res, body, caller, session.inflight)
+    )
+      return true;
     await session.transport.handleRequest(req, res, body);
     return true;
   }
@@ -77,7 +94,7 @@ export class LegacySessions {
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: async (id) => {
-        session = { id, caller, server, transport, down, lastSeen: Date.now() };
+        session = { id, caller, server, transport, down, lastSeen: Date.now(), inflight: new Map() };
         this.live.set(id, session);
         await this.store.put(
           { id, caller: caller.id, protocolVersion: '', upstreamSessions: {}, createdAt: Date.now() },
@@ -94,6 +111,18 @@ export class LegacySessions {
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+  }
+
+  /** notifications/cancelled for a call the fast path is serving: abort it here (the SDK never saw it). */
+  private fastCancel(session: LiveSession, res: ServerResponse, body: unknown): boolean {
+    const msg = body as { method?: unknown; params?: { requestId?: unknown } };
+    if (msg?.method !== 'notifications/cancelled') return false;
+    const id = msg.params?.requestId;
+    const ac = typeof id === 'string' || typeof id === 'number' ? session.inflight.get(id) : undefined;
+    if (!ac) return false;
+    ac.abort();
+    res.writeHead(202).end();
+    return true;
   }
 
   private broadcast(e: ChangeEvent): void {
@@ -120,4 +149,11 @@ export class LegacySessions {
     clearInterval(this.sweep);
     await Promise.all([...this.live.values()].map((s) => this.end(s)));
   }
+}
+
+/** The fast path serves only requests whose protocol version header matches the session's. */
+function versionOk(req: IncomingMessage, session: LiveSession): boolean {
+  const header = req.headers['mcp-protocol-version'];
+  const negotiated = session.server.getNegotiatedProtocolVersion?.();
+  return negotiated !== undefined && (header === undefined || header === negotiated);
 }

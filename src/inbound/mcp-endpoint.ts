@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Federation } from '../router/federation.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { isModernMessage } from './era.ts';
+import { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
 import { LegacySessions } from './legacy-sessions.ts';
 import { originAllowed } from './origin.ts';
@@ -15,7 +16,9 @@ import { createProxyServer } from './proxy-server.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { ANONYMOUS } from './request-context.ts';
 
-type AuthedRequest = IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> } };
+type AuthedRequest = IncomingMessage & {
+  auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> };
+};
 
 /**
  * The MCP path: checks Origin, reads and parses the body once, then routes modern (2026-07-28)
@@ -25,14 +28,16 @@ export class McpEndpoint {
   readonly sessions: LegacySessions;
   private readonly modern: McpHttpHandler;
   private readonly modernNode: ReturnType<typeof toNodeHandler>;
+  private readonly fast: FastPath;
 
   constructor(
-    private readonly fed: Federation,
+    fed: Federation,
     store: SessionStore,
     private readonly config: Config,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.sessions = new LegacySessions(fed, store, config, log);
+    this.fast = new FastPath(fed);
+    this.sessions = new LegacySessions(fed, store, config, log, this.fast);
     this.modern = createMcpHandler(
       (mctx) => createProxyServer(fed, { era: 'modern', caller: callerOf(mctx.authInfo) }),
       {
@@ -59,32 +64,51 @@ export class McpEndpoint {
     const sessionId = header(req, 'mcp-session-id');
     if (req.method === 'GET' || req.method === 'DELETE') {
       if (!sessionId) {
-        sendJsonRpcError(res, 405, null, JSONRPC.INVALID_REQUEST, 'Method not allowed: GET and DELETE need a 2025-era Mcp-Session-Id', undefined, {
-          allow: 'POST',
-        });
+        sendJsonRpcError(
+          res,
+          405,
+          null,
+          JSONRPC.INVALID_REQUEST,
+          'Method not allowed: GET and DELETE need a 2025-era Mcp-Session-Id',
+          undefined,
+          {
+            allow: 'POST',
+          },
+        );
         return;
       }
-      if (!(await this.sessions.handleExisting(req, res, undefined, sessionId, caller))) this.unknownSession(res);
+      if (!(await this.sessions.handleExisting(req, res, undefined, sessionId, caller)))
+        this.unknownSession(res);
       return;
     }
     if (req.method !== 'POST') {
-      sendJsonRpcError(res, 405, null, JSONRPC.INVALID_REQUEST, 'Method not allowed', undefined, { allow: 'POST, GET, DELETE' });
+      sendJsonRpcError(res, 405, null, JSONRPC.INVALID_REQUEST, 'Method not allowed', undefined, {
+        allow: 'POST, GET, DELETE',
+      });
       return;
     }
     const type = header(req, 'content-type') ?? '';
     if (!type.toLowerCase().startsWith('application/json')) {
-      sendJsonRpcError(res, 415, null, JSONRPC.INVALID_REQUEST, 'Unsupported Media Type: Content-Type must be application/json');
+      sendJsonRpcError(
+        res,
+        415,
+        null,
+        JSONRPC.INVALID_REQUEST,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
       return;
     }
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req, this.config.limits.maxBodyBytes)).toString('utf8'));
     } catch (err) {
-      if (err instanceof BodyTooLargeError) sendJsonRpcError(res, 413, null, JSONRPC.INVALID_REQUEST, err.message);
+      if (err instanceof BodyTooLargeError)
+        sendJsonRpcError(res, 413, null, JSONRPC.INVALID_REQUEST, err.message);
       else sendJsonRpcError(res, 400, null, JSONRPC.PARSE_ERROR, 'Parse error: the body is not valid JSON');
       return;
     }
     if (isModernMessage(body, header(req, 'mcp-protocol-version'))) {
+      if (this.fast.tryModern(req, res, body, caller)) return;
       (req as AuthedRequest).auth = authInfoOf(caller);
       await this.modernNode(req as AuthedRequest, res, body);
       return;
@@ -98,7 +122,13 @@ export class McpEndpoint {
       return;
     }
     if (Array.isArray(body)) {
-      sendJsonRpcError(res, 400, null, JSONRPC.INVALID_REQUEST, 'JSON-RPC batches are only allowed inside a 2025-03-26 session');
+      sendJsonRpcError(
+        res,
+        400,
+        null,
+        JSONRPC.INVALID_REQUEST,
+        'JSON-RPC batches are only allowed inside a 2025-03-26 session',
+      );
       return;
     }
     sendJsonRpcError(
@@ -111,7 +141,13 @@ export class McpEndpoint {
   }
 
   private unknownSession(res: ServerResponse): void {
-    sendJsonRpcError(res, 404, null, -32001, 'Session not found: it expired, was deleted, or belongs to another caller');
+    sendJsonRpcError(
+      res,
+      404,
+      null,
+      -32001,
+      'Session not found: it expired, was deleted, or belongs to another caller',
+    );
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
-import type { CallContext, CallMethod, Caller } from '../hooks/pipeline.ts';
+import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import { callContext } from './request-context.ts';
@@ -31,7 +31,11 @@ function guard<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-function contextOf(ctx: ServerContext, down: DownstreamContext, params: Record<string, unknown> | undefined): CallContext {
+function contextOf(
+  ctx: ServerContext,
+  down: DownstreamContext,
+  params: Record<string, unknown> | undefined,
+): CallContext {
   const headers = ctx.http?.req?.headers;
   const meta = params?._meta as Record<string, unknown> | undefined;
   return callContext(headers, meta, down.caller, down.era);
@@ -45,7 +49,10 @@ function ioOf(ctx: ServerContext, params: Record<string, unknown> | undefined): 
     // re-sent downstream under the token this client chose.
     io.progress = (p) => {
       void ctx.mcpReq
-        .notify({ method: 'notifications/progress', params: { progressToken: token as string | number, ...p } })
+        .notify({
+          method: 'notifications/progress',
+          params: { progressToken: token as string | number, ...p },
+        })
         .catch(() => {});
     };
   }
@@ -69,13 +76,24 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
   server.setRequestHandler('resources/templates/list', list('resourceTemplates'));
 
   const call = (method: CallMethod) => async (req: { params: Record<string, unknown> }, ctx: ServerContext) =>
-    guard(async () => (await fed.call(method, req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never);
+    guard(
+      async () =>
+        (await fed.call(
+          method,
+          req.params,
+          contextOf(ctx, down, req.params),
+          ioOf(ctx, req.params),
+        )) as never,
+    );
   server.setRequestHandler('tools/call', call('tools/call'));
   server.setRequestHandler('prompts/get', call('prompts/get'));
   server.setRequestHandler('resources/read', call('resources/read'));
 
   server.setRequestHandler('completion/complete', async (req, ctx) =>
-    guard(async () => (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never),
+    guard(
+      async () =>
+        (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never,
+    ),
   );
 
   if (down.era === 'legacy') {

@@ -30,7 +30,10 @@ export function callContext(
   const incomingId = header(headers, 'x-request-id');
   const metaHops = Number(meta?.[HOPS_META_KEY]);
   const headerHops = Number(header(headers, HOPS_HEADER));
-  const prior = Math.max(Number.isFinite(metaHops) ? metaHops : 0, Number.isFinite(headerHops) ? headerHops : 0);
+  const prior = Math.max(
+    Number.isFinite(metaHops) ? metaHops : 0,
+    Number.isFinite(headerHops) ? headerHops : 0,
+  );
   const tp = (meta?.traceparent as string | undefined) ?? header(headers, 'traceparent');
   const ts = (meta?.tracestate as string | undefined) ?? header(headers, 'tracestate');
   return {

@@ -6,8 +6,8 @@ import type { Logger } from '../log.ts';
 import { Federation } from '../router/federation.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import { createProxyServer } from './proxy-server.ts';
-import { notifySession } from './session-notify.ts';
 import { ANONYMOUS } from './request-context.ts';
+import { notifySession } from './session-notify.ts';
 
 /**
  * `mcp-fed stdio`: the same federation served to one local client over stdin/stdout. Logs go to

@@ -19,6 +19,8 @@ export type ChangeEvent =
 /** How a downstream request talks back while its call runs. */
 export interface CallIO {
   signal?: AbortSignal;
+  /** The downstream client's capabilities, forwarded to 2026-07-28 upstreams. */
+  clientCapabilities?: Record<string, unknown>;
   /** Present when the downstream asked for progress (it sent a progressToken). */
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
@@ -71,7 +73,8 @@ export class Federation {
           {
             catalogChanged: (_up, kinds) => this.onCatalogChanged(kinds),
             notification: (up, method, params) => this.onUpstreamNotification(up, method, params),
-            stateChanged: (up) => this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
+            stateChanged: (up) =>
+              this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
           },
           log,
         ),
@@ -104,7 +107,12 @@ export class Federation {
   }
 
   private onCatalogChanged(kinds: ListKind[]): void {
-    const before = { t: this.catalog.tools, p: this.catalog.prompts, r: this.catalog.resources, rt: this.catalog.resourceTemplates };
+    const before = {
+      t: this.catalog.tools,
+      p: this.catalog.prompts,
+      r: this.catalog.resources,
+      rt: this.catalog.resourceTemplates,
+    };
     this.catalog.rebuild(this.upstreams);
     const c = this.catalog;
     if (kinds.includes('tools') && !sameList(before.t, c.tools)) this.emit({ kind: 'tools' });
@@ -117,7 +125,11 @@ export class Federation {
     }
   }
 
-  private onUpstreamNotification(up: Upstream, method: string, params: Record<string, unknown> | undefined): void {
+  private onUpstreamNotification(
+    up: Upstream,
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ): void {
     if (method === 'notifications/resources/updated' && typeof params?.uri === 'string') {
       this.emit({ kind: 'resource_updated', uri: this.catalog.publicResourceUri(up, params.uri), params });
     } else if (method === 'notifications/message' && params) {
@@ -177,9 +189,15 @@ export class Federation {
       return route;
     }
     const name = params.name;
-    const route = typeof name === 'string' ? (method === 'tools/call' ? this.catalog.resolveTool(name) : this.catalog.resolvePrompt(name)) : undefined;
+    const route =
+      typeof name === 'string'
+        ? method === 'tools/call'
+          ? this.catalog.resolveTool(name)
+          : this.catalog.resolvePrompt(name)
+        : undefined;
     if (route) return route;
-    if (method === 'tools/call') throw new ProxyError('UNKNOWN_TOOL', `unknown tool: ${String(name)}`, { name });
+    if (method === 'tools/call')
+      throw new ProxyError('UNKNOWN_TOOL', `unknown tool: ${String(name)}`, { name });
     throw new ProxyError('UNKNOWN_PROMPT', `unknown prompt: ${String(name)}`, { name });
   }
 
@@ -193,9 +211,13 @@ export class Federation {
     try {
       if (ctx.hops > this.config.chain.maxHops) {
         ctx.decision = 'hop_limit';
-        throw new ProxyError('HOP_LIMIT', `request crossed ${ctx.hops} proxies (limit ${this.config.chain.maxHops})`, {
-          hops: ctx.hops,
-        });
+        throw new ProxyError(
+          'HOP_LIMIT',
+          `request crossed ${ctx.hops} proxies (limit ${this.config.chain.maxHops})`,
+          {
+            hops: ctx.hops,
+          },
+        );
       }
       try {
         route = this.route(method, params);
@@ -223,6 +245,7 @@ export class Federation {
           route!.upstream.request(method, upstreamParams(call.params, ctx.hops), {
             signal: io.signal,
             onprogress: io.progress,
+            clientCapabilities: io.clientCapabilities,
           }),
         );
         upstreamStatus = 200;
@@ -253,7 +276,12 @@ export class Federation {
           publicName,
           upstream: route?.upstream.name ?? null,
           upstreamName: route?.name ?? null,
-          argumentsValue: method === 'tools/call' ? params.arguments : method === 'prompts/get' ? params.arguments : params.uri,
+          argumentsValue:
+            method === 'tools/call'
+              ? params.arguments
+              : method === 'prompts/get'
+                ? params.arguments
+                : params.uri,
           totalMs,
           upstreamMs,
           upstreamStatus,
@@ -292,11 +320,17 @@ export class Federation {
       if (route) nextRef = { ...ref, uri: route.name };
     }
     if (!route || !nextRef) {
-      throw new ProxyError('UNKNOWN_PROMPT', 'completion reference names no prompt or resource template of this proxy', {});
+      throw new ProxyError(
+        'UNKNOWN_PROMPT',
+        'completion reference names no prompt or resource template of this proxy',
+        {},
+      );
     }
     const target = route.upstream;
     return hopContext.run(ctx, () =>
-      target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx.hops), { signal: io.signal }),
+      target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx.hops), {
+        signal: io.signal,
+      }),
     );
   }
 
@@ -305,7 +339,9 @@ export class Federation {
     const route = this.catalog.resolveResource(uri);
     if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
     if (!route.upstream.capabilities?.resources?.subscribe) return {};
-    return hopContext.run(ctx, () => route.upstream.request(method, upstreamParams({ uri: route.name }, ctx.hops)));
+    return hopContext.run(ctx, () =>
+      route.upstream.request(method, upstreamParams({ uri: route.name }, ctx.hops)),
+    );
   }
 
   /** logging/setLevel fans out to every ready upstream that logs. */

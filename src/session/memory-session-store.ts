@@ -24,7 +24,10 @@ export class MemorySessionStore implements SessionStore {
   }
 
   async put(record: SessionRecord, ttlSeconds: number): Promise<void> {
-    this.entries.set(record.id, { record: structuredClone(record), expiresAt: Date.now() + ttlSeconds * 1000 });
+    this.entries.set(record.id, {
+      record: structuredClone(record),
+      expiresAt: Date.now() + ttlSeconds * 1000,
+    });
   }
 
   async touch(id: string, ttlSeconds: number): Promise<boolean> {

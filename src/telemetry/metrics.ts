@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
 
 /** The Prometheus metrics of DESIGN.md ("Metrics"), one registry per app so tests can run several. */
 export class Metrics {
@@ -18,7 +20,9 @@ export class Metrics {
     this.requests = new Counter({
       name: 'mcp_fed_requests_total',
       help: 'MCP requests served, by method, public tool, upstream and result (ok | tool_error | error)',
-      labelNames: perCaller ? ['method', 'tool', 'upstream', 'result', 'caller'] : ['method', 'tool', 'upstream', 'result'],
+      labelNames: perCaller
+        ? ['method', 'tool', 'upstream', 'result', 'caller']
+        : ['method', 'tool', 'upstream', 'result'],
       registers,
     });
     this.addedLatency = new Histogram({
@@ -62,7 +66,13 @@ export class Metrics {
   }
 
   /** One finished request; label values are bounded (public names come from the catalog, not the caller). */
-  record(method: string, tool: string, upstream: string, result: 'ok' | 'tool_error' | 'error', caller?: string): void {
+  record(
+    method: string,
+    tool: string,
+    upstream: string,
+    result: 'ok' | 'tool_error' | 'error',
+    caller?: string,
+  ): void {
     if (this.perCaller) this.requests.inc({ method, tool, upstream, result, caller: caller ?? 'anonymous' });
     else this.requests.inc({ method, tool, upstream, result });
   }

@@ -21,9 +21,12 @@ export interface ForwardOptions {
 }
 
 /** Mutates outgoing headers just before the wire (auth adapters: static headers, SigV4, OAuth2). */
-export type RequestSigner = (req: { method: string; url: URL; headers: Record<string, string>; body: string }) =>
-  | void
-  | Promise<void>;
+export type RequestSigner = (req: {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body: string;
+}) => void | Promise<void>;
 
 export class UpstreamHttpError extends Error {
   constructor(
@@ -55,7 +58,11 @@ export class HttpForwarder {
       : new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
   }
 
-  async post(message: WireMessage, headers: Record<string, string>, opts: ForwardOptions): Promise<WireMessage> {
+  async post(
+    message: WireMessage,
+    headers: Record<string, string>,
+    opts: ForwardOptions,
+  ): Promise<WireMessage> {
     const body = JSON.stringify(message);
     const all: Record<string, string> = {
       'content-type': 'application/json',
@@ -76,9 +83,15 @@ export class HttpForwarder {
           reject(err);
         } else resolve(value!);
       };
-      const onAbort = () => finish(Object.assign(new Error('cancelled by the client'), { name: 'AbortError' }));
+      const onAbort = () =>
+        finish(Object.assign(new Error('cancelled by the client'), { name: 'AbortError' }));
       const timer = setTimeout(
-        () => finish(new ProxyError('UPSTREAM_TIMEOUT', `upstream "${this.upstream}" did not answer in time`, { upstream: this.upstream })),
+        () =>
+          finish(
+            new ProxyError('UPSTREAM_TIMEOUT', `upstream "${this.upstream}" did not answer in time`, {
+              upstream: this.upstream,
+            }),
+          ),
         opts.timeoutMs,
       );
       const req = this.request(this.url, { method: 'POST', headers: all, agent: this.agent }, (res) => {
@@ -98,7 +111,8 @@ export class HttpForwarder {
             finish(garbage(this.upstream));
             return;
           }
-          if (msg.id === message.id && (msg.result !== undefined || msg.error !== undefined)) finish(undefined, msg);
+          if (msg.id === message.id && (msg.result !== undefined || msg.error !== undefined))
+            finish(undefined, msg);
           else if (msg.method && msg.id === undefined) opts.onNotification?.(msg);
         };
         if (type.startsWith('text/event-stream')) {
@@ -128,11 +142,15 @@ export class HttpForwarder {
 }
 
 function garbage(upstream: string): ProxyError {
-  return new ProxyError('UPSTREAM_ERROR', `upstream "${upstream}" sent a response that is not JSON-RPC`, { upstream });
+  return new ProxyError('UPSTREAM_ERROR', `upstream "${upstream}" sent a response that is not JSON-RPC`, {
+    upstream,
+  });
 }
 
 function closedEarly(upstream: string): ProxyError {
-  return new ProxyError('UPSTREAM_ERROR', `upstream "${upstream}" closed the response before answering`, { upstream });
+  return new ProxyError('UPSTREAM_ERROR', `upstream "${upstream}" closed the response before answering`, {
+    upstream,
+  });
 }
 
 /** Turns a JSON-RPC error response into the error the downstream sees (passed through unchanged). */

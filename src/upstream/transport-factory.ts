@@ -26,7 +26,12 @@ export function createTransport(cfg: UpstreamConfig, onStderr?: (line: string) =
       return new StreamableHTTPClientTransport(new URL(cfg.url!), {
         fetch: upstreamFetch(cfg),
         // The proxy reconnects itself (with backoff and catalog reload); the SDK's own retry would hide outages.
-        reconnectionOptions: { maxReconnectionDelay: 1000, initialReconnectionDelay: 200, reconnectionDelayGrowFactor: 2, maxRetries: 0 },
+        reconnectionOptions: {
+          maxReconnectionDelay: 1000,
+          initialReconnectionDelay: 200,
+          reconnectionDelayGrowFactor: 2,
+          maxRetries: 0,
+        },
       });
     case 'sse':
       return new SSEClientTransport(new URL(cfg.url!), { fetch: upstreamFetch(cfg) });
@@ -39,7 +44,8 @@ export function createTransport(cfg: UpstreamConfig, onStderr?: (line: string) =
         cwd: cfg.cwd,
         stderr: 'pipe',
       });
-      if (onStderr) transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString('utf8').trimEnd()));
+      if (onStderr)
+        transport.stderr?.on('data', (chunk: Buffer) => onStderr(chunk.toString('utf8').trimEnd()));
       return transport;
     }
   }

@@ -1,4 +1,10 @@
-import type { Client, Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from '@modelcontextprotocol/client';
+import type {
+  Client,
+  Prompt,
+  Resource,
+  ResourceTemplateType as ResourceTemplate,
+  Tool,
+} from '@modelcontextprotocol/client';
 
 export type ListKind = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 export const LIST_KINDS: readonly ListKind[] = ['tools', 'prompts', 'resources', 'resourceTemplates'];
@@ -62,8 +68,10 @@ export async function listAll(
     )) as Page;
     const pageItems = result[kind];
     if (Array.isArray(pageItems)) items.push(...pageItems);
-    if (typeof result.ttlMs === 'number') ttlMs = ttlMs === undefined ? result.ttlMs : Math.min(ttlMs, result.ttlMs);
-    if (result.cacheScope === 'private' || (result.cacheScope === 'public' && !cacheScope)) cacheScope = result.cacheScope;
+    if (typeof result.ttlMs === 'number')
+      ttlMs = ttlMs === undefined ? result.ttlMs : Math.min(ttlMs, result.ttlMs);
+    if (result.cacheScope === 'private' || (result.cacheScope === 'public' && !cacheScope))
+      cacheScope = result.cacheScope;
     if (!result.nextCursor || result.nextCursor === cursor) break;
     cursor = result.nextCursor;
   }

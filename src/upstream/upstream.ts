@@ -7,7 +7,14 @@ import { HOPS_HEADER, hopContext } from './correlation.ts';
 import { HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
 import { createTransport } from './transport-factory.ts';
 import { isAbort, isConnectionFailure, toDownstreamError } from './upstream-errors.ts';
-import { anyResult, emptyLists, type ListKind, listAll, offeredKinds, type UpstreamLists } from './upstream-lists.ts';
+import {
+  anyResult,
+  emptyLists,
+  type ListKind,
+  listAll,
+  offeredKinds,
+  type UpstreamLists,
+} from './upstream-lists.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
 
@@ -29,7 +36,11 @@ export interface UpstreamRequestOptions {
 const BACKOFF_MIN_MS = 200;
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
-const NAMED: Record<string, 'name' | 'uri'> = { 'tools/call': 'name', 'prompts/get': 'name', 'resources/read': 'uri' };
+const NAMED: Record<string, 'name' | 'uri'> = {
+  'tools/call': 'name',
+  'prompts/get': 'name',
+  'resources/read': 'uri',
+};
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 const BACKOFF_MAX_MS = 10_000;
@@ -122,9 +133,12 @@ export class Upstream {
     client.onclose = () => {
       if (this.client === client) this.markDown('connection closed');
     };
-    client.onerror = (err) => this.log.debug({ upstream: this.name, err: err.message }, 'upstream transport error');
+    client.onerror = (err) =>
+      this.log.debug({ upstream: this.name, err: err.message }, 'upstream transport error');
     try {
-      const transport = createTransport(this.config, (line) => this.log.debug({ upstream: this.name, stderr: line }));
+      const transport = createTransport(this.config, (line) =>
+        this.log.debug({ upstream: this.name, stderr: line }),
+      );
       await client.connect(transport, { timeout: Math.min(this.config.timeoutMs, 10_000) });
       if ((this.state as UpstreamState) === 'closed') {
         await client.close();
@@ -138,7 +152,10 @@ export class Upstream {
       this.attempt = 0;
       this.lastError = undefined;
       this.setState('ready');
-      this.log.info({ upstream: this.name, era: client.getProtocolEra(), tools: this.lists.tools.length }, 'upstream ready');
+      this.log.info(
+        { upstream: this.name, era: client.getProtocolEra(), tools: this.lists.tools.length },
+        'upstream ready',
+      );
       this.events.catalogChanged(this, ['tools', 'prompts', 'resources', 'resourceTemplates']);
     } catch (err) {
       await client.close().catch(() => {});
@@ -184,12 +201,19 @@ export class Upstream {
   }
 
   /** Forwards one request; results are relayed unvalidated. Errors come back as ProxyError/UpstreamRpcError. */
-  async request(method: string, params: Record<string, unknown> | undefined, opts: UpstreamRequestOptions = {}) {
+  async request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    opts: UpstreamRequestOptions = {},
+  ) {
     const client = this.client;
     if (!client || this.state !== 'ready') {
-      throw new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, { upstream: this.name });
+      throw new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, {
+        upstream: this.name,
+      });
     }
-    if (this.forwarder && FORWARDED.has(method)) return this.forward(client, this.forwarder, method, params ?? {}, opts);
+    if (this.forwarder && FORWARDED.has(method))
+      return this.forward(client, this.forwarder, method, params ?? {}, opts);
     return this.viaClient(client, method, params ?? {}, opts);
   }
 
@@ -241,7 +265,11 @@ export class Upstream {
         timeoutMs: this.config.timeoutMs,
         onNotification: (n) => {
           if (n.method === 'notifications/progress' && n.params?.progressToken === token) {
-            const { progress, total, message: text } = n.params as { progress: number; total?: number; message?: string };
+            const {
+              progress,
+              total,
+              message: text,
+            } = n.params as { progress: number; total?: number; message?: string };
             opts.onprogress?.({ progress, total, message: text });
           } else if (n.method) this.events.notification(this, n.method, n.params);
         },
@@ -257,19 +285,29 @@ export class Upstream {
     if (isAbort(err)) {
       // 2026-07-28 cancels by closing the stream (done); a 2025-era upstream also wants notifications/cancelled.
       if (client.getProtocolEra() === 'legacy') {
-        void client.notification({ method: 'notifications/cancelled', params: { requestId: id, reason: 'client cancelled' } }).catch(() => {});
+        void client
+          .notification({
+            method: 'notifications/cancelled',
+            params: { requestId: id, reason: 'client cancelled' },
+          })
+          .catch(() => {});
       }
       return err as Error;
     }
     if (err instanceof UpstreamHttpError) {
       if (err.status === 401 || err.status === 403) {
-        return new ProxyError('UPSTREAM_AUTH_FAILED', `upstream "${this.name}" rejected the proxy's credentials (HTTP ${err.status})`, {
-          upstream: this.name,
-          status: err.status,
-        });
+        return new ProxyError(
+          'UPSTREAM_AUTH_FAILED',
+          `upstream "${this.name}" rejected the proxy's credentials (HTTP ${err.status})`,
+          {
+            upstream: this.name,
+            status: err.status,
+          },
+        );
       }
       // 404 on a 2025-era upstream means its session is gone: reconnect to get a new one.
-      if (err.status === 404 && client.getProtocolEra() === 'legacy') this.markDown('upstream session expired');
+      if (err.status === 404 && client.getProtocolEra() === 'legacy')
+        this.markDown('upstream session expired');
       return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" answered HTTP ${err.status}`, {
         upstream: this.name,
         status: err.status,
@@ -277,12 +315,19 @@ export class Upstream {
     }
     if ((err as { upstreamConnection?: boolean })?.upstreamConnection) {
       this.markDown((err as Error).message);
-      return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, { upstream: this.name });
+      return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, {
+        upstream: this.name,
+      });
     }
     return toDownstreamError(this.name, err);
   }
 
-  private async viaClient(client: Client, method: string, params: Record<string, unknown>, opts: UpstreamRequestOptions) {
+  private async viaClient(
+    client: Client,
+    method: string,
+    params: Record<string, unknown>,
+    opts: UpstreamRequestOptions,
+  ) {
     try {
       return (await client.request({ method, params }, anyResult, {
         signal: opts.signal,

@@ -1,5 +1,4 @@
-import { Client } from '@modelcontextprotocol/client';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type App, createApp } from '../../src/app.ts';
@@ -10,7 +9,10 @@ export const MODERN = '2026-07-28';
 export const LEGACY = '2025-11-25';
 
 /** Starts the proxy in this process on a free port with the given config (raw, as in a config file). */
-export async function startProxy(raw: Record<string, unknown>, upstreamWaitMs = 10_000): Promise<{ app: App; url: string }> {
+export async function startProxy(
+  raw: Record<string, unknown>,
+  upstreamWaitMs = 10_000,
+): Promise<{ app: App; url: string }> {
   const parsed = parseConfig({ listen: { host: '127.0.0.1', port: 0, path: '/mcp' }, ...raw });
   if (!parsed.ok) throw new Error(`bad test config: ${JSON.stringify(parsed.problems)}`);
   const app = await createApp(parsed.config, { log: silentLogger, upstreamWaitMs });
@@ -19,8 +21,14 @@ export async function startProxy(raw: Record<string, unknown>, upstreamWaitMs = 
 }
 
 /** An SDK v2 client pinned to 2026-07-28: it never falls back to the legacy handshake. */
-export async function modernClient(url: string, opts: ConstructorParameters<typeof Client>[1] = {}): Promise<Client> {
-  const client = new Client({ name: 'test-modern', version: '1.0.0' }, { versionNegotiation: { mode: { pin: MODERN } }, ...opts });
+export async function modernClient(
+  url: string,
+  opts: ConstructorParameters<typeof Client>[1] = {},
+): Promise<Client> {
+  const client = new Client(
+    { name: 'test-modern', version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: MODERN } }, ...opts },
+  );
   await client.connect(new StreamableHTTPClientTransport(new URL(url)));
   return client;
 }
@@ -37,14 +45,25 @@ export interface RawReply {
   status: number;
   headers: Headers;
   text: string;
-  json?: { result?: Record<string, unknown>; error?: { code: number; message: string; data?: Record<string, unknown> } };
+  json?: {
+    result?: Record<string, unknown>;
+    error?: { code: number; message: string; data?: Record<string, unknown> };
+  };
 }
 
 /** One raw POST: for asserting status codes and headers the SDK clients would hide. */
-export async function rawPost(url: string, body: unknown, headers: Record<string, string> = {}): Promise<RawReply> {
+export async function rawPost(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawReply> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

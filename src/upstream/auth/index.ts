@@ -19,7 +19,9 @@ export function authSigner(upstream: UpstreamConfig): RequestSigner | undefined 
       };
     }
     default:
-      throw new Error(`upstreams.${upstream.name}.auth.kind "${auth.kind}" is not supported by this build yet`);
+      throw new Error(
+        `upstreams.${upstream.name}.auth.kind "${auth.kind}" is not supported by this build yet`,
+      );
   }
 }
 

@@ -1,0 +1,178 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { Caller, CallMethod } from '../hooks/pipeline.ts';
+import type { CallIO, Federation } from '../router/federation.ts';
+import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
+import { PROXY_INFO } from './proxy-server.ts';
+import { callContext } from './request-context.ts';
+
+const CALLS = new Set<string>(['tools/call', 'prompts/get', 'resources/read']);
+const CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
+const SERVER_INFO_META = 'io.modelcontextprotocol/serverInfo';
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream',
+  'cache-control': 'no-cache, no-transform',
+  connection: 'keep-alive',
+};
+
+interface Message {
+  jsonrpc?: unknown;
+  id?: unknown;
+  method?: unknown;
+  params?: Record<string, unknown>;
+}
+
+/**
+ * The hot path for tools/call, prompts/get and resources/read: answered straight from the parsed
+ * body, without building an SDK Server per request (DESIGN.md, "Performance"). It only takes a
+ * request it can validate completely; anything unusual falls back to the SDK path, which owns the
+ * exact error answers of the spec's validation ladder.
+ */
+export class FastPath {
+  constructor(private readonly fed: Federation) {}
+
+  /** A well-formed 2026-07-28 call whose headers agree with its body, or false to fall back. */
+  tryModern(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): boolean {
+    const msg = callMessage(body);
+    if (!msg) return false;
+    const params = msg.params!;
+    const meta = params._meta as Record<string, unknown> | undefined;
+    const version = meta?.[PROTOCOL_VERSION_META];
+    if (version !== MODERN_VERSIONS[0] || req.headers['mcp-protocol-version'] !== version) return false;
+    const caps = meta?.[CAPABILITIES_META];
+    if (typeof caps !== 'object' || caps === null) return false;
+    if (req.headers['mcp-method'] !== msg.method) return false;
+    const key = msg.method === 'resources/read' ? 'uri' : 'name';
+    if (req.headers['mcp-name'] !== params[key]) return false;
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    const ctx = callContext(req.headers, meta, caller, 'modern');
+    void this.serve(res, msg, ctx, 'modern', caps as Record<string, unknown>);
+    return true;
+  }
+
+  /** A call inside a live 2025-era session; `inflight` lets notifications/cancelled find it. */
+  tryLegacy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: unknown,
+    caller: Caller,
+    inflight: Map<string | number, AbortController>,
+  ): boolean {
+    const msg = callMessage(body);
+    if (!msg) return false;
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return false;
+    const meta = msg.params!._meta as Record<string, unknown> | undefined;
+    const ctx = callContext(req.headers, meta, caller, 'legacy');
+    const id = msg.id as string | number;
+    const ac = new AbortController();
+    inflight.set(id, ac);
+    void this.serve(res, msg, ctx, 'legacy', undefined, ac).finally(() => inflight.delete(id));
+    return true;
+  }
+
+  private async serve(
+    res: ServerResponse,
+    msg: Message,
+    ctx: ReturnType<typeof callContext>,
+    era: 'modern' | 'legacy',
+    clientCapabilities?: Record<string, unknown>,
+    ac = new AbortController(),
+  ): Promise<void> {
+    const id = msg.id as string | number;
+    const params = msg.params!;
+    // Closing the response stream is how a 2026-07-28 client cancels; it also stops a legacy call.
+    res.on('close', () => {
+      if (!res.writableFinished) ac.abort();
+    });
+    let streaming = false;
+    const io: CallIO = { signal: ac.signal, clientCapabilities };
+    const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
+    if (token !== undefined) {
+      io.progress = (p) => {
+        if (res.writableEnded) return;
+        if (!streaming) {
+          res.writeHead(200, SSE_HEADERS);
+          streaming = true;
+        }
+        const note = {
+          jsonrpc: '2.0',
+          method: 'notifications/progress',
+          params: { progressToken: token, ...p },
+        };
+        res.write(`event: message\ndata: ${JSON.stringify(note)}\n\n`);
+      };
+    }
+    let reply: string;
+    try {
+      const result = await this.fed.call(msg.method as CallMethod, params, ctx, io);
+      reply = JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
+    } catch (err) {
+      if (ac.signal.aborted || res.destroyed) return;
+      reply = JSON.stringify({ jsonrpc: '2.0', id, error: rpcErrorOf(err) });
+    }
+    if (res.writableEnded || res.destroyed) return;
+    if (streaming) {
+      res.end(`event: message\ndata: ${reply}\n\n`);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      res.end(reply);
+    }
+  }
+}
+
+function callMessage(body: unknown): Message | undefined {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const msg = body as Message;
+  if (msg.jsonrpc !== '2.0' || typeof msg.method !== 'string' || !CALLS.has(msg.method)) return undefined;
+  if (typeof msg.id !== 'string' && typeof msg.id !== 'number') return undefined;
+  const params = msg.params;
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return undefined;
+  const key = msg.method === 'resources/read' ? 'uri' : 'name';
+  if (typeof params[key] !== 'string') return undefined;
+  const args = params.arguments;
+  if (args !== undefined && (args === null || typeof args !== 'object' || Array.isArray(args)))
+    return undefined;
+  if (msg.method === 'prompts/get' && args && Object.values(args).some((v) => typeof v !== 'string'))
+    return undefined;
+  return msg;
+}
+
+/**
+ * The result as the client's era expects it: the proxy (not the upstream) named in serverInfo, and
+ * the 2026-07-28 fields present for modern clients and absent for legacy ones.
+ */
+export function finishResult(result: Record<string, unknown>, era: 'modern' | 'legacy', method: string) {
+  const out: Record<string, unknown> = { ...result };
+  const meta = result._meta as Record<string, unknown> | undefined;
+  if (meta && SERVER_INFO_META in meta) {
+    const { [SERVER_INFO_META]: _, ...rest } = meta;
+    if (era === 'modern') out._meta = { ...rest, [SERVER_INFO_META]: PROXY_INFO };
+    else if (Object.keys(rest).length) out._meta = rest;
+    else delete out._meta;
+  } else if (era === 'modern') {
+    out._meta = { ...meta, [SERVER_INFO_META]: PROXY_INFO };
+  }
+  if (era === 'modern') {
+    out.resultType ??= 'complete';
+    if (method === 'resources/read') {
+      out.ttlMs ??= 0;
+      out.cacheScope ??= 'private';
+    }
+  } else {
+    delete out.resultType;
+    delete out.ttlMs;
+    delete out.cacheScope;
+  }
+  return out;
+}
+
+export function rpcErrorOf(err: unknown): { code: number; message: string; data?: unknown } {
+  if (err instanceof ProxyError) return err.toJsonRpc();
+  if (err instanceof UpstreamRpcError)
+    return err.data === undefined
+      ? { code: err.rpcCode, message: err.message }
+      : { code: err.rpcCode, message: err.message, data: err.data };
+  return { code: -32603, message: 'Internal error' };
+}
