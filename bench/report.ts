@@ -71,7 +71,7 @@ const median = (values: number[]) =>
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /**
- * p50 and rps are medians of the per-round figures, so one round disturbed by a neighbour on
+ * p50 and rps (successful calls only) are medians of the per-round figures, so one round disturbed by a neighbour on
  * the shared machine does not move them; p99 needs many samples, so it pools every round.
  */
 export function summarize(rounds: Round[]): Stats {
@@ -88,7 +88,7 @@ export function summarize(rounds: Round[]): Stats {
       ),
     ),
     p99_ms: round3(quantile(pooled, 0.99)),
-    rps: Math.round(median(rounds.map((r) => (r.calls / r.elapsedMs) * 1000))),
+    rps: Math.round(median(rounds.map((r) => (r.latenciesMs.length / r.elapsedMs) * 1000))),
   };
 }
 

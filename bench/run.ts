@@ -29,6 +29,11 @@ const rounds = Number(flags.rounds ?? (quick ? 1 : 4));
 const measured: Stop = flags.requests
   ? { requests: Number(flags.requests) }
   : { durationMs: Number(flags.duration ?? (quick ? 0.2 : 0.6)) * 1000 };
+const measuredSize = 'requests' in measured ? measured.requests : measured.durationMs;
+if (!(rounds >= 1 && measuredSize > 0)) {
+  process.stderr.write('usage: bench/run.ts [--quick] [--rounds N>=1] [--duration S>0 | --requests N>0]\n');
+  process.exit(2);
+}
 const warmup: Stop = { durationMs: quick ? 100 : 300 };
 // The first rows would otherwise pay for the JIT of code paths the later rows find compiled.
 const firstWarmup: Stop = { durationMs: quick ? 200 : 1000 };
@@ -70,6 +75,8 @@ async function main(): Promise<number> {
       ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
       /mcp-fed listening on (\S+)/,
     ).catch((err: Error) => err);
+    // Only the governance rows may be skipped: a proxy that cannot serve the plain path is a broken run.
+    if (proxy instanceof Error && governance === 'off') throw proxy;
     if (proxy instanceof Error) {
       rows.push(...keys.map((k) => skippedRow(k, `proxy rejected the config: ${firstLine(proxy.message)}`)));
       continue;
@@ -80,7 +87,7 @@ async function main(): Promise<number> {
       floor: { url: floor.url, tool: 'echo' },
       proxied: { url: proxy.url, tool: 'tools__echo' },
     };
-    const unusable = await probe(targets.proxied, setup);
+    const unusable = governance === 'on' ? await probe(targets.proxied, setup) : undefined;
     if (unusable) rows.push(...keys.map((k) => skippedRow(k, unusable)));
     else {
       for (const era of ERAS) await warm(targets, era, firstWarmup);
