@@ -228,6 +228,8 @@ function describe(message: unknown): string {
 function checkEcho(reply: Reply, id: number, text: string): string | undefined {
   const m = reply.message as { result?: { content?: { text?: unknown }[]; isError?: boolean } };
   if (reply.status !== 200) return `HTTP ${reply.status} ${describe(reply.message)}`;
+  if ((reply.message as { error?: unknown } | undefined)?.error)
+    return `JSON-RPC error: ${describe(reply.message)}`;
   if (!isResult(reply.message, id)) return `not a JSON-RPC result: ${describe(reply.message)}`;
   if (m.result?.isError) return `tool error: ${describe(reply.message)}`;
   if (m.result?.content?.[0]?.text !== text) return `echo mismatch: ${describe(reply.message)}`;

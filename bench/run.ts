@@ -25,10 +25,10 @@ const { values: flags } = parseArgs({
   strict: true,
 });
 const quick = flags.quick ?? false;
-const rounds = Number(flags.rounds ?? (quick ? 1 : 4));
+const rounds = Number(flags.rounds ?? (quick ? 1 : 6));
 const measured: Stop = flags.requests
   ? { requests: Number(flags.requests) }
-  : { durationMs: Number(flags.duration ?? (quick ? 0.2 : 0.6)) * 1000 };
+  : { durationMs: Number(flags.duration ?? (quick ? 0.2 : 0.4)) * 1000 };
 const measuredSize = 'requests' in measured ? measured.requests : measured.durationMs;
 if (!(rounds >= 1 && measuredSize > 0)) {
   process.stderr.write('usage: bench/run.ts [--quick] [--rounds N>=1] [--duration S>0 | --requests N>0]\n');
@@ -53,6 +53,9 @@ const firstErrors = new Map<string, string>();
 
 async function main(): Promise<number> {
   const started = Date.now();
+  const loadBefore = os.loadavg()[0] ?? 0;
+  // Other jobs on this 2-core machine are the largest source of noise; say so rather than hide it.
+  if (loadBefore > 1) log(`load average ${loadBefore.toFixed(2)} before start: expect noisy figures`);
   const upstream = await spawnChild(
     'upstream',
     ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
@@ -104,7 +107,14 @@ async function main(): Promise<number> {
       node: process.version,
       os: `${os.type()} ${os.release()} ${os.arch()}`,
     },
-    run: { date: new Date().toISOString(), quick, rounds, measured, warmup },
+    run: {
+      date: new Date().toISOString(),
+      quick,
+      rounds,
+      measured,
+      warmup,
+      load_average_1m: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
+    },
     rows,
   };
   writeFileSync(flags.out ?? 'bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

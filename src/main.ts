@@ -1,11 +1,8 @@
+// Only what every command needs is imported up front: `check` must not load (or depend on) the proxy.
 import { parseArgs } from 'node:util';
-import { type App, createApp } from './app.ts';
 import { runCheck } from './config/check.ts';
-import { defaultFederation } from './config/default-config.ts';
 import { ConfigError, loadConfigFile } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { serveStdio } from './inbound/stdio-server.ts';
-import { createLogger } from './log.ts';
 
 const USAGE = `usage:
   mcp-fed serve [--config FILE] [--port N] [--host H]   serve over Streamable HTTP (no config: the sample federation)
@@ -14,23 +11,44 @@ const USAGE = `usage:
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
-  const { values } = parseArgs({
-    args: rest,
-    options: { config: { type: 'string', short: 'c' }, port: { type: 'string' }, host: { type: 'string' } },
-    strict: true,
-  });
+  let values: { config?: string; port?: string; host?: string };
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string', short: 'c' }, port: { type: 'string' }, host: { type: 'string' } },
+      strict: true,
+    }));
+  } catch (err) {
+    return usage((err as Error).message);
+  }
   if (command === 'check') {
     if (!values.config) return usage('check needs --config FILE');
     return runCheck(values.config);
   }
   if (command !== 'serve' && command !== 'stdio') return usage(`unknown command "${command}"`);
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535))
+    return usage(`--port must be an integer from 0 to 65535, got "${values.port}"`);
+  const { createLogger } = await import('./log.ts');
   const log = createLogger();
+  // Signals are handled from the start: a SIGTERM during start-up still stops the sample children
+  // (Node's default action would kill this process without running the 'exit' handler below).
+  let close = async () => {};
+  const shutdown = onSignals(() => close());
   let config: Config;
   let children: { kill(): boolean }[] = [];
+  const stopChildren = () => {
+    for (const c of children) c.kill();
+  };
+  process.once('exit', stopChildren);
   try {
     if (values.config) config = await loadConfigFile(values.config);
-    else if (command === 'serve') ({ config, children } = await defaultFederation());
-    else return usage('stdio needs --config FILE');
+    else if (command === 'serve') {
+      const { defaultFederation } = await import('./config/default-config.ts');
+      const started = await defaultFederation();
+      ({ config, children } = started);
+      for (const s of started.samples) log.info(s, 'started sample upstream');
+    } else return usage('stdio needs --config FILE');
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
@@ -38,18 +56,21 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const stopChildren = () => {
-    for (const c of children) c.kill();
-  };
-  process.once('exit', stopChildren);
 
   if (command === 'stdio') {
+    const { serveStdio } = await import('./inbound/stdio-server.ts');
     const handle = await serveStdio(config, log);
-    onSignals(() => handle.close());
+    close = () => handle.close();
+    // The client closed stdin: it is gone, so this process should be too (MCP stdio binding).
+    void handle.ended.then(() => shutdown());
     return -1;
   }
-  const app: App = await createApp(config, { log });
-  const port = values.port === undefined ? undefined : Number(values.port);
+  const { createApp } = await import('./app.ts');
+  const app = await createApp(config, { log });
+  close = async () => {
+    await app.close();
+    stopChildren();
+  };
   const url = await app.listen(port, values.host);
   const tools = app.federation.catalog.tools.length;
   const ready = app.federation.upstreams.filter((u) => u.state === 'ready').length;
@@ -57,17 +78,17 @@ async function main(argv: string[]): Promise<number> {
     `mcp-fed listening on ${url}\ncatalog: ${tools} tools, ${app.federation.catalog.prompts.length} prompts, ` +
       `${app.federation.catalog.resources.length} resources from ${ready}/${app.federation.upstreams.length} upstreams\n`,
   );
-  onSignals(async () => {
-    await app.close();
-    stopChildren();
-  });
   return -1;
 }
 
-function onSignals(close: () => Promise<void>): void {
+/** SIGTERM/SIGINT run `close` once, then exit; a second signal or a hung close still ends the process. */
+function onSignals(close: () => Promise<void>): () => void {
   let closing = false;
-  const stop = () => {
-    if (closing) process.exit(1);
+  const stop = (signalled: boolean) => {
+    if (closing) {
+      if (signalled) process.exit(1);
+      return;
+    }
     closing = true;
     setTimeout(() => process.exit(0), 5_000).unref();
     close().then(
@@ -75,8 +96,9 @@ function onSignals(close: () => Promise<void>): void {
       () => process.exit(1),
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop(true));
+  process.on('SIGINT', () => stop(true));
+  return () => stop(false);
 }
 
 function usage(problem: string): number {

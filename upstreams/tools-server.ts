@@ -1,7 +1,9 @@
 /**
  * Sample upstream "tools": serves 2026-07-28 (stateless) and 2025-11-25 (sessionful) on one
- * Streamable HTTP path, or stdio with --stdio. See --help-free CLI in the report / README:
+ * Streamable HTTP path, or stdio with --stdio. Flags:
  *   --port N (0 = random) --host H --page-size N --name NAME --stdio
+ *   --silent-changes: add_tool/remove_tool change the list without announcing it (and the server does
+ *   not advertise tools.listChanged), like upstreams only a periodic re-list can keep up with.
  */
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { intFlag, logErr, parseCli } from './lib/cli.ts';
@@ -15,11 +17,18 @@ const flags = parseCli({
   'page-size': { type: 'string' },
   name: { type: 'string' },
   stdio: { type: 'boolean' },
+  'silent-changes': { type: 'boolean' },
 });
+/** Swallows the catalog's change announcements (--silent-changes). */
+class SilentFanout extends Fanout {
+  override toolsChanged(): void {}
+}
+
 const pageSize = intFlag(flags['page-size'], 'page-size', 0);
 const serverInfo = { name: flags.name ?? 'tools', version: '1.0.0' };
 const fanout = new Fanout();
-const catalog = new ToolCatalog(fanout, pageSize * 2);
+const silent = flags['silent-changes'] === true;
+const catalog = new ToolCatalog(silent ? new SilentFanout() : fanout, pageSize * 2);
 
 const encodeCursor = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
 function decodeCursor(cursor: string | undefined): number {
@@ -36,7 +45,7 @@ function decodeCursor(cursor: string | undefined): number {
  */
 function createServer(): Server {
   const server = new Server(serverInfo, {
-    capabilities: { tools: { listChanged: true } },
+    capabilities: { tools: { listChanged: !silent } },
     instructions: 'Sample upstream for mcp-fed tests and benchmarks.',
   });
   server.setRequestHandler('tools/list', (request) => {

@@ -10,6 +10,8 @@ export interface DefaultFederation {
   config: Config;
   /** The sample HTTP upstream this process started; stopped with the proxy. */
   children: ChildProcess[];
+  /** Where each started sample listens (logged at start-up, so an operator can reach it directly). */
+  samples: { upstream: string; url: string; pid: number | undefined }[];
 }
 
 /**
@@ -33,7 +35,11 @@ export async function defaultFederation(): Promise<DefaultFederation> {
     ],
   });
   if (!parsed.ok) throw new Error(`embedded default config is invalid: ${JSON.stringify(parsed.problems)}`);
-  return { config: parsed.config, children: [tools.proc] };
+  return {
+    config: parsed.config,
+    children: [tools.proc],
+    samples: [{ upstream: 'tools', url: tools.url, pid: tools.proc.pid }],
+  };
 }
 
 /** Spawns a sample server and waits for the `LISTENING <url>` line it prints when ready. */
@@ -45,6 +51,10 @@ export function startHttpSample(
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // Whatever way this process ends (a signal during start-up included), the sample must not outlive it.
+  const killOnExit = () => proc.kill();
+  process.once('exit', killOnExit);
+  proc.once('exit', () => process.off('exit', killOnExit));
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {

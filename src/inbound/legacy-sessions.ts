@@ -103,11 +103,14 @@ export class LegacySessions {
       },
       onsessionclosed: async (id) => {
         this.live.delete(id);
+        if (session) this.release(session);
         await this.store.delete(id);
       },
     });
     transport.onclose = () => {
-      if (session) this.live.delete(session.id);
+      if (!session) return;
+      this.live.delete(session.id);
+      this.release(session);
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
@@ -129,8 +132,21 @@ export class LegacySessions {
     for (const s of this.live.values()) notifySession(s.server, e, s.down.subscriptions);
   }
 
+  /** A session's resource subscriptions end with it, so upstreams stop following URIs nobody reads. */
+  private release(session: LiveSession): void {
+    const uris = session.down.subscriptions;
+    if (!uris?.size) return;
+    for (const uri of uris) {
+      this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
+        this.log.debug({ session: session.id, uri, err: err.message }, 'unsubscribe on session end failed');
+      });
+    }
+    uris.clear();
+  }
+
   private async end(session: LiveSession): Promise<void> {
     this.live.delete(session.id);
+    this.release(session);
     await session.transport.close().catch(() => {});
     await this.store.delete(session.id);
   }

@@ -31,7 +31,7 @@ export class McpEndpoint {
   private readonly fast: FastPath;
 
   constructor(
-    fed: Federation,
+    private readonly fed: Federation,
     store: SessionStore,
     private readonly config: Config,
     log: Logger,
@@ -58,7 +58,13 @@ export class McpEndpoint {
 
   async handle(req: IncomingMessage, res: ServerResponse, caller: Caller = ANONYMOUS): Promise<void> {
     if (!originAllowed(req.headers.origin, this.config.limits.allowedOrigins)) {
-      sendJsonRpcError(res, 403, null, JSONRPC.INVALID_REQUEST, 'Origin not allowed');
+      sendJsonRpcError(
+        res,
+        403,
+        null,
+        JSONRPC.INVALID_REQUEST,
+        'Forbidden: this browser Origin is not allowed (only localhost and origins listed in limits.allowedOrigins are)',
+      );
       return;
     }
     const sessionId = header(req, 'mcp-session-id');
@@ -103,12 +109,28 @@ export class McpEndpoint {
       body = JSON.parse((await readBody(req, this.config.limits.maxBodyBytes)).toString('utf8'));
     } catch (err) {
       if (err instanceof BodyTooLargeError)
-        sendJsonRpcError(res, 413, null, JSONRPC.INVALID_REQUEST, err.message);
+        sendJsonRpcError(res, 413, null, JSONRPC.INVALID_REQUEST, `Payload Too Large: ${err.message}`);
       else sendJsonRpcError(res, 400, null, JSONRPC.PARSE_ERROR, 'Parse error: the body is not valid JSON');
+      return;
+    }
+    // Valid JSON that is no JSON-RPC message at all (42, "x", null, true): say so, in both eras,
+    // before era routing sends it down a path whose error talks about sessions or parse errors.
+    if (body === null || typeof body !== 'object') {
+      sendJsonRpcError(
+        res,
+        400,
+        null,
+        JSONRPC.INVALID_REQUEST,
+        'Invalid Request: the body must be a JSON-RPC message object (or, in a 2025-03-26 session, a batch array)',
+      );
       return;
     }
     if (isModernMessage(body, header(req, 'mcp-protocol-version'))) {
       if (this.fast.tryModern(req, res, body, caller)) return;
+      // The SDK serves subscriptions/listen itself; the upstreams must follow its resourceSubscriptions
+      // (a 2026-07-28 upstream only sends resources/updated on a listen of its own) while it is open.
+      const release = this.fed.watchListen(body);
+      if (release) res.once('close', release);
       (req as AuthedRequest).auth = authInfoOf(caller);
       await this.modernNode(req as AuthedRequest, res, body);
       return;

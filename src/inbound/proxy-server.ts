@@ -3,6 +3,7 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
+import { finishResult } from './fast-path.ts';
 import { callContext } from './request-context.ts';
 
 export const PROXY_INFO = { name: 'mcp-fed', version: '0.1.0' };
@@ -75,15 +76,16 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
   server.setRequestHandler('resources/list', list('resources'));
   server.setRequestHandler('resources/templates/list', list('resourceTemplates'));
 
+  // finishResult, as on the fast path: without it a call served here (e.g. inside a 2025-03-26 batch)
+  // leaked the upstream's serverInfo and 2026-era fields (resultType) to a 2025-era client.
   const call = (method: CallMethod) => async (req: { params: Record<string, unknown> }, ctx: ServerContext) =>
     guard(
       async () =>
-        (await fed.call(
+        finishResult(
+          await fed.call(method, req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params)),
+          down.era,
           method,
-          req.params,
-          contextOf(ctx, down, req.params),
-          ioOf(ctx, req.params),
-        )) as never,
+        ) as never,
     );
   server.setRequestHandler('tools/call', call('tools/call'));
   server.setRequestHandler('prompts/get', call('prompts/get'));
@@ -97,16 +99,19 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
   );
 
   if (down.era === 'legacy') {
+    // The upstream counts subscribers (see ResourceWatch): a session counts once per URI, however
+    // often it subscribes, and only after the upstream accepted; its remaining ones end with it.
     server.setRequestHandler('resources/subscribe', async (req, ctx) =>
       guard(async () => {
-        down.subscriptions?.add(req.params.uri);
+        if (down.subscriptions?.has(req.params.uri)) return {};
         await fed.subscription('resources/subscribe', req.params.uri, contextOf(ctx, down, req.params));
+        down.subscriptions?.add(req.params.uri);
         return {};
       }),
     );
     server.setRequestHandler('resources/unsubscribe', async (req, ctx) =>
       guard(async () => {
-        down.subscriptions?.delete(req.params.uri);
+        if (!down.subscriptions?.delete(req.params.uri)) return {};
         await fed.subscription('resources/unsubscribe', req.params.uri, contextOf(ctx, down, req.params));
         return {};
       }),

@@ -9,11 +9,23 @@ import { createProxyServer } from './proxy-server.ts';
 import { ANONYMOUS } from './request-context.ts';
 import { notifySession } from './session-notify.ts';
 
+export interface StdioHandle {
+  /** Resolves when the client closes stdin: the stdio binding asks servers to exit promptly then. */
+  ended: Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * `mcp-fed stdio`: the same federation served to one local client over stdin/stdout. Logs go to
  * stderr. The SDK picks the era from the client's first message.
  */
-export async function serveStdio(config: Config, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function serveStdio(config: Config, log: Logger): Promise<StdioHandle> {
+  // Listened for before the (slow) upstream start, so an early EOF is not missed; 'end'/'close' listeners
+  // do not switch stdin to flowing mode, the SDK transport still reads every byte.
+  const ended = new Promise<void>((resolve) => {
+    process.stdin.once('end', resolve);
+    process.stdin.once('close', resolve);
+  });
   const fed = new Federation(config, log, new Metrics(false), new HookPipeline());
   await fed.start(5_000);
   const servers = new Set<Server>();
@@ -31,6 +43,7 @@ export async function serveStdio(config: Config, log: Logger): Promise<{ close()
     { onerror: (err) => log.warn({ err: err.message }, 'stdio error') },
   );
   return {
+    ended,
     async close() {
       await handle.close();
       await fed.close();

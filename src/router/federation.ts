@@ -8,7 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { hopContext } from '../upstream/correlation.ts';
 import { Upstream } from '../upstream/upstream.ts';
-import type { ListKind } from '../upstream/upstream-lists.ts';
+import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
 import { upstreamParams } from './meta.ts';
 
 export type ChangeEvent =
@@ -58,6 +58,17 @@ export class Federation {
   readonly catalog: Catalog;
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly observers: CallObserver[] = [];
+  /**
+   * The version list cursors carry, one per merged list, bumped only when that list really changed.
+   * (The catalog's own version moves on every rebuild, periodic re-lists included, which made every
+   * open cursor fail each `catalogRefreshSeconds` although nothing had changed.)
+   */
+  private readonly listVersions: Record<ListKind, number> = {
+    tools: 0,
+    prompts: 0,
+    resources: 0,
+    resourceTemplates: 0,
+  };
 
   constructor(
     readonly config: Config,
@@ -106,23 +117,26 @@ export class Federation {
     }
   }
 
-  private onCatalogChanged(kinds: ListKind[]): void {
-    const before = {
-      t: this.catalog.tools,
-      p: this.catalog.prompts,
-      r: this.catalog.resources,
-      rt: this.catalog.resourceTemplates,
-    };
-    this.catalog.rebuild(this.upstreams);
+  /**
+   * Rebuilds the merged catalog and reports the lists that really changed. Every kind is compared, not
+   * only the kinds the upstream re-listed: a rebuild can also change another kind's merged list (an
+   * upstream going down takes all of its lists with it).
+   */
+  private onCatalogChanged(_kinds: ListKind[]): void {
     const c = this.catalog;
-    if (kinds.includes('tools') && !sameList(before.t, c.tools)) this.emit({ kind: 'tools' });
-    if (kinds.includes('prompts') && !sameList(before.p, c.prompts)) this.emit({ kind: 'prompts' });
-    if (
-      (kinds.includes('resources') || kinds.includes('resourceTemplates')) &&
-      (!sameList(before.r, c.resources) || !sameList(before.rt, c.resourceTemplates))
-    ) {
+    const before = {
+      tools: c.tools,
+      prompts: c.prompts,
+      resources: c.resources,
+      resourceTemplates: c.resourceTemplates,
+    };
+    c.rebuild(this.upstreams);
+    const changed = LIST_KINDS.filter((k) => !sameList(before[k], c[k]));
+    for (const k of changed) this.listVersions[k]++;
+    if (changed.includes('tools')) this.emit({ kind: 'tools' });
+    if (changed.includes('prompts')) this.emit({ kind: 'prompts' });
+    if (changed.includes('resources') || changed.includes('resourceTemplates'))
       this.emit({ kind: 'resources' });
-    }
   }
 
   private onUpstreamNotification(
@@ -160,7 +174,7 @@ export class Federation {
   /** A page of one merged list, with the cache hints DESIGN.md asks for. */
   list(kind: ListKind, cursor: string | undefined): Record<string, unknown> {
     const items = this.catalog[kind] as unknown[];
-    const { page, nextCursor } = paginate(items, kind, this.catalog.version, cursor, PAGE_SIZE);
+    const { page, nextCursor } = paginate(items, kind, this.listVersions[kind], cursor, PAGE_SIZE);
     this.metrics.catalogCache.inc({ result: 'hit' });
     const result: Record<string, unknown> = { [RESULT_PAGE_KEYS[kind]]: page };
     if (nextCursor) result.nextCursor = nextCursor;
@@ -334,14 +348,52 @@ export class Federation {
     );
   }
 
-  /** resources/subscribe and unsubscribe (2025-era clients) go to the upstream that owns the URI. */
-  async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, ctx: CallContext) {
+  /**
+   * resources/subscribe and unsubscribe of 2025-era clients: the upstream that owns the URI follows it
+   * while at least one downstream subscriber does, in whichever way its era allows (a 2026-07-28
+   * upstream has no resources/subscribe: forwarding it failed with -32046). Without `ctx` (a session
+   * ending) the upstream request carries no hop context.
+   */
+  async subscription(
+    method: 'resources/subscribe' | 'resources/unsubscribe',
+    uri: string,
+    ctx?: CallContext,
+  ) {
     const route = this.catalog.resolveResource(uri);
     if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
-    if (!route.upstream.capabilities?.resources?.subscribe) return {};
-    return hopContext.run(ctx, () =>
-      route.upstream.request(method, upstreamParams({ uri: route.name }, ctx.hops)),
-    );
+    const run = () =>
+      method === 'resources/subscribe'
+        ? route.upstream.watch(route.name)
+        : route.upstream.unwatch(route.name);
+    await (ctx ? hopContext.run(ctx, run) : run());
+    return {};
+  }
+
+  /**
+   * A 2026-07-28 `subscriptions/listen` on its way to the SDK handler (which serves the stream itself):
+   * the upstreams follow its `resourceSubscriptions` until the returned release runs (when the stream
+   * ends). Undefined for any other message. URIs no upstream owns are left to the SDK's filter.
+   */
+  watchListen(body: unknown): (() => void) | undefined {
+    const msg = body as {
+      method?: unknown;
+      params?: { notifications?: { resourceSubscriptions?: unknown } };
+    };
+    const uris =
+      msg?.method === 'subscriptions/listen' ? msg.params?.notifications?.resourceSubscriptions : undefined;
+    if (!Array.isArray(uris)) return undefined;
+    const routes = [...new Set(uris.filter((u): u is string => typeof u === 'string'))]
+      .map((uri) => this.catalog.resolveResource(uri))
+      .filter((r): r is Route => r !== undefined);
+    if (routes.length === 0) return undefined;
+    const ignore = (err: Error) => this.log.debug({ err: err.message }, 'listen resource watch failed');
+    for (const r of routes) r.upstream.watch(r.name).catch(ignore);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      for (const r of routes) r.upstream.unwatch(r.name).catch(ignore);
+    };
   }
 
   /** logging/setLevel fans out to every ready upstream that logs. */

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { OutgoingRequest, UpstreamAuth } from './auth/types.ts';
 import { SseParser } from './sse-parser.ts';
 
 /** A JSON-RPC message as read off the wire (not validated: the proxy relays, the client validates). */
@@ -19,14 +20,6 @@ export interface ForwardOptions {
   /** Notifications (progress, logging) the upstream sends on this request's stream. */
   onNotification?: (message: WireMessage) => void;
 }
-
-/** Mutates outgoing headers just before the wire (auth adapters: static headers, SigV4, OAuth2). */
-export type RequestSigner = (req: {
-  method: string;
-  url: URL;
-  headers: Record<string, string>;
-  body: string;
-}) => void | Promise<void>;
 
 export class UpstreamHttpError extends Error {
   constructor(
@@ -49,7 +42,9 @@ export class HttpForwarder {
   constructor(
     readonly url: URL,
     private readonly upstream: string,
-    private readonly signer?: RequestSigner,
+    private readonly auth?: UpstreamAuth,
+    /** Static headers of the upstream's config, under the call's own and the auth adapter's. */
+    private readonly extraHeaders: Record<string, string> = {},
   ) {
     const secure = url.protocol === 'https:';
     this.request = secure ? https.request : http.request;
@@ -64,12 +59,35 @@ export class HttpForwarder {
     opts: ForwardOptions,
   ): Promise<WireMessage> {
     const body = JSON.stringify(message);
-    const all: Record<string, string> = {
+    const base: Record<string, string> = {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
+      ...this.extraHeaders,
       ...headers,
     };
-    if (this.signer) await this.signer({ method: 'POST', url: this.url, headers: all, body });
+    const auth = this.auth;
+    if (!auth) return this.send(message, body, base, opts);
+    // The adapter signs last, over the exact body and headers written below.
+    const req: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body };
+    const pending = auth.sign(req);
+    if (pending) await pending;
+    try {
+      return await this.send(message, body, req.headers, opts);
+    } catch (err) {
+      if (!(err instanceof UpstreamHttpError && err.status === 401) || !auth.onUnauthorized?.(req)) throw err;
+      if (opts.signal?.aborted) throw err;
+      const retry: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body };
+      await auth.sign(retry);
+      return this.send(message, body, retry.headers, opts);
+    }
+  }
+
+  private send(
+    message: WireMessage,
+    body: string,
+    all: Record<string, string>,
+    opts: ForwardOptions,
+  ): Promise<WireMessage> {
     all['content-length'] = String(Buffer.byteLength(body));
     return new Promise<WireMessage>((resolve, reject) => {
       let settled = false;

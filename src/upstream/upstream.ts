@@ -2,9 +2,12 @@ import { Client, type ServerCapabilities } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { authSigner } from './auth/index.ts';
+import { findAuthFailure } from './auth/errors.ts';
+import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import { HOPS_HEADER, hopContext } from './correlation.ts';
 import { HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
+import { idleTimeout, NO_SDK_TIMEOUT } from './idle-timeout.ts';
+import { ResourceWatch } from './resource-watch.ts';
 import { createTransport } from './transport-factory.ts';
 import { isAbort, isConnectionFailure, toDownstreamError } from './upstream-errors.ts';
 import {
@@ -54,15 +57,23 @@ export class Upstream {
   state: UpstreamState = 'connecting';
   lists: UpstreamLists = emptyLists();
   lastError?: string;
+  /** Why the last connect failed, when it was the upstream's auth (requests then say so). */
+  private authError?: ProxyError;
+  /** The upstream's one auth adapter, shared by the forwarder and every SDK transport. */
+  private readonly auth: UpstreamAuth | undefined;
   private client?: Client;
   private forwarder?: HttpForwarder;
   private nextId = 0;
+  /** Progress callbacks of calls in flight over the SDK client, by the proxy's own token (see viaClient). */
+  private readonly progress = new Map<string, NonNullable<UpstreamRequestOptions['onprogress']>>();
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
   private connecting?: Promise<void>;
   private firstAttempt: Promise<void>;
   private settleFirst!: () => void;
+  /** Resource URIs downstream clients subscribed to, kept subscribed upstream across reconnects. */
+  private readonly watches: ResourceWatch;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -72,6 +83,13 @@ export class Upstream {
     this.firstAttempt = new Promise((resolve) => {
       this.settleFirst = resolve;
     });
+    this.auth = createUpstreamAuth(config, { log });
+    this.watches = new ResourceWatch(
+      config.name,
+      () => (this.state === 'ready' ? this.client : undefined),
+      (method, params) => this.request(method, params),
+      log,
+    );
   }
 
   get name(): string {
@@ -127,6 +145,10 @@ export class Upstream {
         },
       },
     );
+    client.setNotificationHandler('notifications/progress', (n) => {
+      const { progressToken, progress, total, message } = n.params;
+      this.progress.get(String(progressToken))?.({ progress, total, message });
+    });
     client.fallbackNotificationHandler = async (n) => {
       this.events.notification(this, n.method, n.params as Record<string, unknown> | undefined);
     };
@@ -136,8 +158,10 @@ export class Upstream {
     client.onerror = (err) =>
       this.log.debug({ upstream: this.name, err: err.message }, 'upstream transport error');
     try {
-      const transport = createTransport(this.config, (line) =>
-        this.log.debug({ upstream: this.name, stderr: line }),
+      const transport = createTransport(
+        this.config,
+        (line) => this.log.debug({ upstream: this.name, stderr: line }),
+        this.auth,
       );
       await client.connect(transport, { timeout: Math.min(this.config.timeoutMs, 10_000) });
       if ((this.state as UpstreamState) === 'closed') {
@@ -146,21 +170,29 @@ export class Upstream {
       }
       this.client = client;
       if (this.config.transport === 'streamable-http') {
-        this.forwarder ??= new HttpForwarder(new URL(this.config.url), this.name, authSigner(this.config));
+        this.forwarder ??= new HttpForwarder(
+          new URL(this.config.url),
+          this.name,
+          this.auth,
+          this.config.headers,
+        );
       }
       this.lists = await this.fetchLists(client, offeredKinds(client.getServerCapabilities()));
       this.attempt = 0;
       this.lastError = undefined;
+      this.authError = undefined;
       this.setState('ready');
       this.log.info(
         { upstream: this.name, era: client.getProtocolEra(), tools: this.lists.tools.length },
         'upstream ready',
       );
       this.events.catalogChanged(this, ['tools', 'prompts', 'resources', 'resourceTemplates']);
+      void this.watches.restore(client);
     } catch (err) {
       await client.close().catch(() => {});
       if (this.client === client) this.client = undefined;
-      this.lastError = err instanceof Error ? err.message : String(err);
+      this.authError = findAuthFailure(this.name, err);
+      this.lastError = this.authError?.message ?? (err instanceof Error ? err.message : String(err));
       this.log.warn({ upstream: this.name, err: this.lastError }, 'upstream connect failed');
       this.setState('down');
       this.scheduleRetry();
@@ -208,9 +240,12 @@ export class Upstream {
   ) {
     const client = this.client;
     if (!client || this.state !== 'ready') {
-      throw new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, {
-        upstream: this.name,
-      });
+      throw (
+        this.authError ??
+        new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, {
+          upstream: this.name,
+        })
+      );
     }
     if (this.forwarder && FORWARDED.has(method))
       return this.forward(client, this.forwarder, method, params ?? {}, opts);
@@ -328,17 +363,49 @@ export class Upstream {
     params: Record<string, unknown>,
     opts: UpstreamRequestOptions,
   ) {
+    // Progress travels under a token of the proxy's own, not the SDK's onprogress: the SDK dispatches a
+    // notification a microtask after reading it but settles a response at once, so a last progress read
+    // together with the result had lost its handler and was dropped (stdio and SSE upstreams, about one
+    // call in five under load). This handler lives until the call returns; the timeout still restarts
+    // on progress.
+    const onprogress = opts.onprogress;
+    const token = onprogress ? `mcp-fed-${++this.nextId}` : undefined;
+    const idle = token ? idleTimeout(this.config.timeoutMs, opts.signal) : undefined;
+    if (token && idle && onprogress) {
+      this.progress.set(token, (p) => {
+        idle.restart();
+        onprogress(p);
+      });
+      const meta = params._meta as Record<string, unknown> | undefined;
+      params = { ...params, _meta: { ...meta, progressToken: token } };
+    }
     try {
       return (await client.request({ method, params }, anyResult, {
-        signal: opts.signal,
-        onprogress: opts.onprogress,
-        timeout: this.config.timeoutMs,
-        resetTimeoutOnProgress: true,
+        signal: idle?.signal ?? opts.signal,
+        timeout: idle ? NO_SDK_TIMEOUT : this.config.timeoutMs,
       })) as Record<string, unknown>;
     } catch (err) {
+      const authError = findAuthFailure(this.name, err);
+      if (authError) throw authError;
       if (!isAbort(err) && isConnectionFailure(err)) this.markDown((err as Error).message);
       throw toDownstreamError(this.name, err);
+    } finally {
+      if (token) this.progress.delete(token);
+      idle?.clear();
     }
+  }
+
+  /**
+   * Follows `uri` (the upstream's own URI) for one more downstream subscriber: resources/subscribe on a
+   * 2025-era upstream, a subscriptions/listen on a 2026-07-28 one (see ResourceWatch).
+   */
+  watch(uri: string): Promise<void> {
+    return this.watches.add(uri);
+  }
+
+  /** One downstream subscriber of `uri` fewer; the upstream subscription ends with the last. */
+  unwatch(uri: string): Promise<void> {
+    return this.watches.remove(uri);
   }
 
   /** Sends a notification upstream (e.g. cancellation on stdio, roots changes). */
@@ -352,6 +419,7 @@ export class Upstream {
     this.log.warn({ upstream: this.name, reason }, 'upstream down');
     const client = this.client;
     this.client = undefined;
+    this.watches.detach();
     this.lists = emptyLists();
     this.setState('down');
     this.events.catalogChanged(this, ['tools', 'prompts', 'resources', 'resourceTemplates']);
@@ -381,6 +449,7 @@ export class Upstream {
     clearTimeout(this.retryTimer);
     clearInterval(this.refreshTimer);
     this.forwarder?.close();
+    this.watches.detach();
     const client = this.client;
     this.client = undefined;
     await client?.close().catch(() => {});

@@ -24,9 +24,9 @@ async function modernHttp(url: string, headers?: Record<string, string>): Promis
   return client;
 }
 
-async function legacyHttp(url: string, capabilities = {}): Promise<V1Client> {
-  const client = new V1Client(INFO, { capabilities });
-  await client.connect(new V1Http(new URL(url)));
+async function legacyHttp(url: string, headers?: Record<string, string>): Promise<V1Client> {
+  const client = new V1Client(INFO);
+  await client.connect(new V1Http(new URL(url), { requestInit: { headers } }));
   return client;
 }
 
@@ -153,9 +153,12 @@ describe('tools-server (Streamable HTTP, both eras)', () => {
     await client.close();
   });
 
-  it('legacy (SDK v1, sessionful): echo, progress, cancellation via notifications/cancelled', async () => {
-    const client = await legacyHttp(server.url);
+  it('legacy (SDK v1, sessionful): whoami, echo, progress, cancellation via notifications/cancelled', async () => {
+    const client = await legacyHttp(server.url, { 'x-tenant': 't2' });
     expect(client.getServerVersion()?.name).toBe('tools-it');
+    const who = JSON.parse(textOf(await client.callTool({ name: 'whoami', arguments: {}, _meta: { k: 1 } })));
+    expect(who.headers).toMatchObject({ 'x-tenant': 't2', 'mcp-session-id': expect.any(String) });
+    expect(who._meta).toEqual({ k: 1 });
     const { tools } = await client.listTools();
     expect(tools.find((t) => t.name === 'echo')?._meta).toEqual({ 'sample/kind': 'hot-path' });
     expect(textOf(await client.callTool({ name: 'echo', arguments: { text: 'v1' } }))).toBe('v1');

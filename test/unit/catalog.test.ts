@@ -5,11 +5,20 @@ import type { Upstream } from '../../src/upstream/upstream.ts';
 import { emptyLists, type UpstreamLists } from '../../src/upstream/upstream-lists.ts';
 
 /** The parts of an Upstream the catalog reads; the rest of the class is about connections. */
-function upstream(name: string, lists: Partial<UpstreamLists>, extra: Record<string, unknown> = {}): Upstream {
+function upstream(
+  name: string,
+  lists: Partial<UpstreamLists>,
+  extra: Record<string, unknown> = {},
+): Upstream {
   return {
     name,
     state: 'ready',
-    config: { name, prefix: name, expose: { tools: ['*'], prompts: ['*'], resources: ['*'], exclude: [] }, ...extra },
+    config: {
+      name,
+      prefix: name,
+      expose: { tools: ['*'], prompts: ['*'], resources: ['*'], exclude: [] },
+      ...extra,
+    },
     lists: { ...emptyLists(), ...lists },
   } as unknown as Upstream;
 }
@@ -39,9 +48,13 @@ describe('Catalog', () => {
 
   it('leaves out upstreams that are not ready and entries `expose` trims', () => {
     const down = { ...upstream('d', { tools: [tool('x')] }), state: 'down' } as unknown as Upstream;
-    const trimmed = upstream('t', { tools: [tool('keep'), tool('drop_me'), tool('other')] }, {
-      expose: { tools: ['keep', 'drop*'], prompts: ['*'], resources: ['*'], exclude: ['drop*'] },
-    });
+    const trimmed = upstream(
+      't',
+      { tools: [tool('keep'), tool('drop_me'), tool('other')] },
+      {
+        expose: { tools: ['keep', 'drop*'], prompts: ['*'], resources: ['*'], exclude: ['drop*'] },
+      },
+    );
     const c = new Catalog({ separator: '__', maxLength: 64 }, silentLogger);
     c.rebuild([down, trimmed]);
     expect(c.tools.map((t) => t.name)).toEqual(['t__keep']);
@@ -49,13 +62,20 @@ describe('Catalog', () => {
 
   it('keeps resource URIs, and makes only colliding ones distinct', () => {
     const a = upstream('a', {
-      resources: [{ uri: 'file:///same', name: 's' }, { uri: 'a://only', name: 'o' }],
+      resources: [
+        { uri: 'file:///same', name: 's' },
+        { uri: 'a://only', name: 'o' },
+      ],
       resourceTemplates: [{ uriTemplate: 'notes://{id}', name: 'n' }],
     });
     const b = upstream('b', { resources: [{ uri: 'file:///same', name: 's' }] });
     const c = new Catalog({ separator: '__', maxLength: 64 }, silentLogger);
     c.rebuild([a, b]);
-    expect(c.resources.map((r) => r.uri)).toEqual(['mcp-fed://a/file:///same', 'a://only', 'mcp-fed://b/file:///same']);
+    expect(c.resources.map((r) => r.uri)).toEqual([
+      'mcp-fed://a/file:///same',
+      'a://only',
+      'mcp-fed://b/file:///same',
+    ]);
     expect(c.resolveResource('mcp-fed://b/file:///same')).toEqual({ upstream: b, name: 'file:///same' });
     expect(c.resolveResource('a://only')).toEqual({ upstream: a, name: 'a://only' });
     expect(c.resolveResource('notes://42')).toEqual({ upstream: a, name: 'notes://42' });

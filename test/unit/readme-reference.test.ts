@@ -10,7 +10,10 @@ describe('README config reference', () => {
 
   it('shows the two commands first', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const firstBlock = readme.slice(readme.indexOf('```sh'), readme.indexOf('```', readme.indexOf('```sh') + 5));
+    const firstBlock = readme.slice(
+      readme.indexOf('```sh'),
+      readme.indexOf('```', readme.indexOf('```sh') + 5),
+    );
     expect(firstBlock).toContain('npm ci && npm start');
     expect(firstBlock).toContain('npm test');
   });

@@ -12,6 +12,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { guardedListener, type RequestGuard } from './auth-guard.ts';
 import { exitOnSignals, logErr } from './cli.ts';
 import type { Fanout } from './fanout.ts';
 
@@ -21,6 +22,8 @@ export interface HttpServeOptions {
   host: string;
   port: number;
   path?: string;
+  /** Checks every request (the raw path, headers and body bytes) before MCP sees it: auth samples. */
+  guard?: RequestGuard;
 }
 
 function jsonRpcError(status: number, code: number, message: string, headers?: Record<string, string>) {
@@ -99,13 +102,14 @@ export async function serveHttp(factory: McpServerFactory, fanout: Fanout, opts:
     return jsonRpcError(400, -32000, 'Bad Request: no valid Mcp-Session-Id and not an initialize request');
   };
 
-  const server = createServer(toNodeHandler({ fetch }, { onerror: (e) => logErr('[http]', e) }));
+  const handler = toNodeHandler({ fetch }, { onerror: (e) => logErr('[http]', e) });
+  const server = createServer(opts.guard ? guardedListener(handler, opts.guard) : handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, resolve);
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://${opts.host}:${port}${path}`;
+  const url = `http://${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${port}${path}`;
 
   const close = async () => {
     clearInterval(reaper);

@@ -1,41 +1,86 @@
 import type { UpstreamConfig } from '../../config/schema.ts';
+import type { Logger } from '../../log.ts';
 import type { FetchMiddleware } from '../fetch-middleware.ts';
-import type { RequestSigner } from '../http-forwarder.ts';
+import { OAuth2Auth } from './oauth2.ts';
+import { SigV4Auth } from './sigv4.ts';
+import type { OutgoingRequest, UpstreamAuth } from './types.ts';
+
+export type { OutgoingRequest, UpstreamAuth } from './types.ts';
+
+export interface AuthOptions {
+  log?: Logger;
+}
 
 /**
- * The auth adapter of one upstream, as a signer that mutates the outgoing headers. It runs last
- * before the wire so a signature (SigV4) covers exactly the bytes sent; the caller's own credentials
- * never reach it. The same signer serves the lean forwarder and (as fetch middleware) the SDK transport.
+ * The auth adapter of one upstream, or undefined for `kind: none`. Create it once per upstream and
+ * hand the same instance to the forwarder and every SDK transport: it holds that upstream's
+ * credentials and token. The caller's own credentials never reach it.
  */
-export function authSigner(upstream: UpstreamConfig): RequestSigner | undefined {
+export function createUpstreamAuth(
+  upstream: UpstreamConfig,
+  options: AuthOptions = {},
+): UpstreamAuth | undefined {
   const auth = upstream.auth;
+  const log = options.log;
+  const onBackgroundError = (err: unknown) =>
+    log?.warn(
+      { upstream: upstream.name, err: (err as Error)?.message },
+      'upstream credential refresh failed',
+    );
   switch (auth.kind) {
     case 'none':
       return undefined;
-    case 'headers': {
-      const fixed = auth.headers;
-      return ({ headers }) => {
-        for (const [k, v] of Object.entries(fixed)) headers[k.toLowerCase()] = v;
-      };
-    }
-    default:
-      throw new Error(
-        `upstreams.${upstream.name}.auth.kind "${auth.kind}" is not supported by this build yet`,
-      );
+    case 'headers':
+      return staticHeadersAuth(auth.headers);
+    case 'sigv4':
+      return new SigV4Auth(upstream.name, auth, { onBackgroundError });
+    case 'oauth2':
+      return new OAuth2Auth(upstream.name, auth, {
+        timeoutMs: Math.min(upstream.timeoutMs, 10_000),
+        onBackgroundError,
+        onInsecure: (message) => log?.warn({ upstream: upstream.name }, message),
+      });
   }
 }
 
-/** The signer as SDK fetch middleware `(next) => fetch`, applied last in the transport's chain. */
-export function authMiddleware(upstream: UpstreamConfig): FetchMiddleware | undefined {
-  const signer = authSigner(upstream);
-  if (!signer) return undefined;
-  return (next) => async (url, init) => {
-    const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((v, k) => {
-      headers[k] = v;
-    });
-    const body = typeof init?.body === 'string' ? init.body : '';
-    await signer({ method: init?.method ?? 'GET', url: new URL(String(url)), headers, body });
-    return next(url, { ...init, headers });
+function staticHeadersAuth(fixed: Record<string, string>): UpstreamAuth {
+  const entries = Object.entries(fixed).map(([k, v]) => [k.toLowerCase(), v] as const);
+  return {
+    kind: 'headers',
+    sign({ headers }) {
+      for (const [k, v] of entries) headers[k] = v;
+    },
   };
+}
+
+/**
+ * The adapter as SDK fetch middleware `(next) => fetch`, applied last in the transport's chain (listing,
+ * discovery, the GET stream, DELETE). A 401 lets the adapter drop its token and the request is sent
+ * once more, freshly signed; the body is a string, so it can be sent again.
+ */
+export function authFetchMiddleware(auth: UpstreamAuth): FetchMiddleware {
+  return (next) => async (url, init) => {
+    const target = url instanceof URL ? url : new URL(String(url));
+    const base: Record<string, string> = {};
+    new Headers(init?.headers).forEach((v, k) => {
+      base[k] = v;
+    });
+    const body = bodyText(init?.body);
+    const send = async () => {
+      const req: OutgoingRequest = { method: init?.method ?? 'GET', url: target, headers: { ...base }, body };
+      await auth.sign(req);
+      return { req, res: await next(url, { ...init, headers: req.headers }) };
+    };
+    const first = await send();
+    if (first.res.status !== 401 || !auth.onUnauthorized?.(first.req)) return first.res;
+    await first.res.body?.cancel().catch(() => {});
+    return (await send()).res;
+  };
+}
+
+function bodyText(body: RequestInit['body'] | undefined): string {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  // The SDK transports only send JSON text; anything else could not be signed faithfully.
+  throw new TypeError('upstream auth can only sign string request bodies');
 }

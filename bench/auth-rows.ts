@@ -1,0 +1,127 @@
+/**
+ * What `npm run bench` needs for its SigV4 and OAuth rows (issue "Upstream auth adapters",
+ * Performance): the processes to start, the proxy config, and the targets. The measuring code stays
+ * as it is; a row here is "the same upstream with an auth check, and the proxy signing for it".
+ *
+ * How the rows read: `proxied` is a call through mcp-fed to the protected upstream; `direct` and
+ * `floor` go to the same sample server started with `--auth none` (the driver does not sign), so
+ * `proxied.p50` of an auth row minus `proxied.p50` of the governance-off row of the same run is what
+ * signing (SigV4) or the cached token (OAuth) adds, plus the upstream's own check (an aws4 SigV4
+ * verification, or a cached JWT lookup). The target: together ≤ 0.3 ms p50.
+ *
+ * Use from bench/run.ts:
+ *   Object.assign(process.env, AUTH_BENCH_ENV);            // before spawning anything
+ *   const row = await startAuthRow('sigv4', spawnChild, tmp);
+ *   const proxy = await spawnChild('proxy-sigv4', ['bin/mcp-fed.js', 'serve', '--config', row.configPath], …);
+ *   targets = { direct: row.direct, floor: <floor in front of row.direct.url>, proxied: { url: proxy.url, tool: row.proxiedTool } };
+ *   … measure …; await proxy.stop(); await row.stop();
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type AuthKind = 'sigv4' | 'oauth2';
+
+export const AUTH_KINDS: AuthKind[] = ['sigv4', 'oauth2'];
+
+/** Benchmark-only credentials, shared by the proxy (AWS chain, `${ENV}` reference) and the upstreams. */
+export const AUTH_BENCH_ENV: Record<string, string> = {
+  AWS_ACCESS_KEY_ID: 'AKIAMCPFEDBENCH00001',
+  AWS_SECRET_ACCESS_KEY: 'mcpFedBenchSecret/000000+abcdefghijklmnop',
+  AWS_REGION: 'us-east-1',
+  // The AWS chain must find the keys above and never try a network source (nothing leaves the machine).
+  AWS_EC2_METADATA_DISABLED: 'true',
+  MCP_FED_LAB_CLIENT_SECRET: 'mcp-fed-bench-client-secret-0123456789',
+};
+
+/** The shape of bench/run.ts's `spawnChild` (bench/procs.ts `startNode` with the log dir bound). */
+export type SpawnChild = (
+  name: string,
+  args: string[],
+  ready: RegExp,
+) => Promise<{ pid: number; url: string; stop(): Promise<void> }>;
+
+export interface AuthRow {
+  kind: AuthKind;
+  /** Row label for the table. */
+  name: string;
+  configPath: string;
+  /** The unauthenticated reference: the same sample server without the check (`--auth none`). */
+  direct: { url: string; tool: string };
+  /** The protected upstream the proxy signs for. */
+  protectedUrl: string;
+  /** The tool name through the proxy. */
+  proxiedTool: string;
+  /** Processes of the row besides the proxy, for CPU accounting if wanted. */
+  pids: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const PROTECTED = 'upstreams/protected-server.ts';
+const LISTENING = /LISTENING (\S+)/;
+const tsx = (script: string, ...args: string[]) => ['--import', 'tsx', script, ...args];
+
+/** Starts the row's upstreams (and its authorization server), writes the proxy config for them. */
+export async function startAuthRow(kind: AuthKind, spawn: SpawnChild, dir: string): Promise<AuthRow> {
+  const started: { name: string; pid: number; stop(): Promise<void> }[] = [];
+  const run = async (name: string, args: string[]) => {
+    const child = await spawn(name, args, LISTENING);
+    started.push({ name, ...child });
+    return child;
+  };
+  const stop = async () => {
+    for (const c of started.reverse()) await c.stop();
+  };
+  try {
+    const reference = await run(
+      `upstream-${kind}-reference`,
+      tsx(PROTECTED, '--auth', 'none', '--port', '0'),
+    );
+    let upstream: Record<string, unknown>;
+    let protectedUrl: string;
+    if (kind === 'sigv4') {
+      const up = await run('upstream-sigv4', tsx(PROTECTED, '--auth', 'sigv4', '--port', '0'));
+      protectedUrl = up.url;
+      upstream = { name: 'tools', url: up.url, auth: { kind: 'sigv4', region: AUTH_BENCH_ENV.AWS_REGION } };
+    } else {
+      const issuer = await run('auth-server', tsx('upstreams/auth-server.ts', '--port', '0'));
+      const up = await run(
+        'upstream-oauth2',
+        tsx(PROTECTED, '--auth', 'oauth', '--port', '0', '--issuer', issuer.url, '--scope', 'mcp:tools'),
+      );
+      protectedUrl = up.url;
+      upstream = {
+        name: 'tools',
+        url: up.url,
+        auth: {
+          kind: 'oauth2',
+          issuer: issuer.url,
+          clientId: 'mcp-fed-lab',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a config file's ${ENV} reference
+          clientSecret: '${MCP_FED_LAB_CLIENT_SECRET}',
+          scope: 'mcp:tools',
+        },
+      };
+    }
+    const config = {
+      listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
+      upstreams: [{ ...upstream, transport: 'streamable-http', catalogRefreshSeconds: 0 }],
+      audit: { sink: 'off' },
+      pii: { mode: 'off' },
+    };
+    const configPath = join(dir, `proxy-auth-${kind}.json`);
+    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    return {
+      kind,
+      name: `auth ${kind}`,
+      configPath,
+      direct: { url: reference.url, tool: 'echo' },
+      protectedUrl,
+      proxiedTool: 'tools__echo',
+      pids: Object.fromEntries(started.map((c) => [c.name, c.pid])),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

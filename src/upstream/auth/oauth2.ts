@@ -1,0 +1,210 @@
+import { decodeJwt } from 'jose';
+import * as oidc from 'openid-client';
+import type { OAuth2AuthConfig } from '../../config/schema.ts';
+import { authFailed, describeFetchFailure } from './errors.ts';
+import type { OutgoingRequest, UpstreamAuth } from './types.ts';
+
+interface Token {
+  header: string;
+  /** From here on a request triggers a background refresh while the token is still used. */
+  refreshAt: number;
+  /** From here on the token is not sent any more: callers wait for a new one. */
+  expiresAt: number;
+}
+
+export interface OAuth2Options {
+  now?: () => number;
+  /** Token and discovery requests give up after this long. */
+  timeoutMs?: number;
+  onBackgroundError?: (err: unknown) => void;
+  /** Told once when a token endpoint is reached over plain http on a non-loopback host. */
+  onInsecure?: (message: string) => void;
+}
+
+const REFRESH_AHEAD_MAX_MS = 60_000;
+const REFRESH_AHEAD_FRACTION = 0.1;
+/** When neither `expires_in` nor a JWT `exp` tells the lifetime. */
+const DEFAULT_LIFETIME_MS = 300_000;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+/**
+ * OAuth 2.0 client credentials (Amazon Cognito or any OAuth server) through `openid-client`: the token
+ * endpoint from `tokenUrl` or from discovery on `issuer`, client_secret_basic or client_secret_post,
+ * `scope`, and `audience` / `resource` (RFC 8707).
+ *
+ * One token per upstream, in memory. It is refreshed ahead of expiry (10% of its lifetime, at most
+ * 60 s): a request in that window triggers one background refresh and still goes out with the current
+ * token, so the hot path only waits when there is no valid token at all. Concurrent callers share one
+ * token request. A 401 from the upstream drops the token it was sent with, and the caller retries once.
+ */
+export class OAuth2Auth implements UpstreamAuth {
+  readonly kind = 'oauth2';
+  private token?: Token;
+  private inflight?: Promise<Token>;
+  private configuration?: Promise<oidc.Configuration>;
+  private readonly now: () => number;
+  private readonly timeoutSeconds: number;
+  private readonly params: Record<string, string>;
+  private warnedInsecure = false;
+
+  constructor(
+    private readonly upstream: string,
+    private readonly config: OAuth2AuthConfig,
+    private readonly options: OAuth2Options = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.timeoutSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? 10_000) / 1000));
+    const params: Record<string, string> = {};
+    if (config.scope) params.scope = config.scope;
+    if (config.audience) params.audience = config.audience;
+    if (config.resource) params.resource = config.resource;
+    this.params = params;
+  }
+
+  sign(req: OutgoingRequest): void | Promise<void> {
+    const t = this.now();
+    const token = this.token;
+    if (token && t < token.refreshAt) {
+      req.headers.authorization = token.header;
+      return;
+    }
+    if (token && t < token.expiresAt) {
+      this.fetchToken().catch((err) => this.options.onBackgroundError?.(err));
+      req.headers.authorization = token.header;
+      return;
+    }
+    return this.fetchToken().then((fresh) => {
+      req.headers.authorization = fresh.header;
+    });
+  }
+
+  onUnauthorized(req: OutgoingRequest): boolean {
+    // Only the token that was refused is dropped: a concurrent 401 must not discard its replacement.
+    if (this.token && this.token.header === req.headers.authorization) this.token = undefined;
+    return true;
+  }
+
+  /** Forgets the cached token (tests, and callers that know it was revoked). */
+  invalidate(): void {
+    this.token = undefined;
+  }
+
+  private fetchToken(): Promise<Token> {
+    this.inflight ??= this.requestToken().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async requestToken(): Promise<Token> {
+    const configuration = await this.getConfiguration();
+    const started = this.now();
+    let response: Awaited<ReturnType<typeof oidc.clientCredentialsGrant>>;
+    try {
+      response = await oidc.clientCredentialsGrant(configuration, this.params);
+    } catch (err) {
+      throw authFailed(this.upstream, `no access token from the authorization server: ${tokenFailure(err)}`);
+    }
+    const type = (response.token_type ?? 'bearer').toLowerCase();
+    if (type !== 'bearer')
+      throw authFailed(
+        this.upstream,
+        `the authorization server issued a "${type}" token, not a bearer token`,
+      );
+    const lifetime = lifetimeMs(response.access_token, response.expiresIn(), started);
+    const expiresAt = started + lifetime;
+    const token: Token = {
+      header: `Bearer ${response.access_token}`,
+      refreshAt: expiresAt - Math.min(REFRESH_AHEAD_MAX_MS, lifetime * REFRESH_AHEAD_FRACTION),
+      expiresAt,
+    };
+    this.token = token;
+    return token;
+  }
+
+  private getConfiguration(): Promise<oidc.Configuration> {
+    this.configuration ??= this.createConfiguration().catch((err: unknown) => {
+      this.configuration = undefined; // a failed discovery is tried again by the next call
+      throw err;
+    });
+    return this.configuration;
+  }
+
+  private async createConfiguration(): Promise<oidc.Configuration> {
+    const { clientId, clientSecret, authMethod, tokenUrl, issuer } = this.config;
+    const clientAuth =
+      authMethod === 'client_secret_post'
+        ? oidc.ClientSecretPost(clientSecret)
+        : oidc.ClientSecretBasic(clientSecret);
+    const where = new URL((tokenUrl ?? issuer)!);
+    const insecure = where.protocol === 'http:';
+    if (insecure && !LOOPBACK.test(where.hostname) && !this.warnedInsecure) {
+      this.warnedInsecure = true;
+      this.options.onInsecure?.(
+        `upstream "${this.upstream}": the client secret is sent to ${where.origin} without TLS`,
+      );
+    }
+    let configuration: oidc.Configuration;
+    if (tokenUrl) {
+      configuration = new oidc.Configuration(
+        { issuer: where.origin, token_endpoint: tokenUrl },
+        clientId,
+        undefined,
+        clientAuth,
+      );
+      if (insecure) oidc.allowInsecureRequests(configuration);
+    } else {
+      configuration = await this.discover(where, clientAuth, insecure);
+    }
+    configuration.timeout = this.timeoutSeconds;
+    return configuration;
+  }
+
+  /** OpenID Connect discovery first (Cognito), RFC 8414 authorization server metadata second. */
+  private async discover(issuer: URL, clientAuth: oidc.ClientAuth, insecure: boolean) {
+    const options = {
+      timeout: this.timeoutSeconds,
+      ...(insecure && { execute: [oidc.allowInsecureRequests] }),
+    };
+    try {
+      return await oidc.discovery(issuer, this.config.clientId, undefined, clientAuth, options);
+    } catch (first) {
+      try {
+        return await oidc.discovery(issuer, this.config.clientId, undefined, clientAuth, {
+          ...options,
+          algorithm: 'oauth2',
+        });
+      } catch {
+        throw authFailed(this.upstream, `discovery on the issuer failed: ${tokenFailure(first)}`);
+      }
+    }
+  }
+}
+
+function lifetimeMs(accessToken: string, expiresIn: number | undefined, issuedAt: number): number {
+  if (expiresIn !== undefined && expiresIn > 0) return expiresIn * 1000;
+  try {
+    const exp = decodeJwt(accessToken).exp;
+    if (typeof exp === 'number') return Math.max(0, exp * 1000 - issuedAt);
+  } catch {
+    // An opaque token: fall through to the default.
+  }
+  return DEFAULT_LIFETIME_MS;
+}
+
+/**
+ * Why a token or discovery request failed, without anything the server echoed back: only the OAuth
+ * error code and HTTP status, or the connection error.
+ */
+function tokenFailure(err: unknown): string {
+  if (err instanceof oidc.ResponseBodyError) {
+    const code = /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error';
+    return `${code} (HTTP ${err.status})`;
+  }
+  const status = (err as { cause?: { status?: unknown } })?.cause?.status;
+  if (typeof status === 'number') return `HTTP ${status}`;
+  const reach = describeFetchFailure(err);
+  if (reach !== 'failed') return `the server is ${reach}`;
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'unexpected response';
+}
