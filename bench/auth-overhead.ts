@@ -127,24 +127,23 @@ async function endToEnd(tmp: string) {
   const children: Child[] = [];
   const rows = await Promise.all((['sigv4', 'oauth2'] as AuthKind[]).map((k) => startAuthRow(k, spawn, tmp)));
   try {
-    const noneConfig = join(tmp, 'proxy-auth-none.json');
-    writeFileSync(
-      noneConfig,
-      JSON.stringify({
-        listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
-        upstreams: [
-          { name: 'tools', url: rows[0]!.direct.url, transport: 'streamable-http', catalogRefreshSeconds: 0 },
-        ],
-        audit: { sink: 'off' },
-        pii: { mode: 'off' },
-      }),
-    );
+    const referenceConfig = (name: string, auth: Record<string, unknown>) => {
+      const path = join(tmp, `proxy-auth-${name}.json`);
+      const upstream = { name: 'tools', url: rows[0]!.direct.url, catalogRefreshSeconds: 0, auth };
+      const config = { listen: { host: '127.0.0.1', port: 0, path: '/mcp' }, upstreams: [upstream] };
+      writeFileSync(path, JSON.stringify({ ...config, audit: { sink: 'off' }, pii: { mode: 'off' } }));
+      return path;
+    };
+    // The proxy signing for the unchecked reference upstream: the proxy's share of the SigV4 cost alone.
+    const signOnlyConfig = referenceConfig('sigv4-sign-only', { kind: 'sigv4', region: 'us-east-1' });
+    const noneConfig = referenceConfig('none', { kind: 'none' });
     const ready = /mcp-fed listening on (\S+)/;
     const proxies: Record<string, Child> = {};
     for (const [name, config] of [
       ['none', noneConfig],
       ['sigv4', rows[0]!.configPath],
       ['oauth2', rows[1]!.configPath],
+      ['sigv4_sign_only', signOnlyConfig],
     ] as const) {
       proxies[name] = await spawn(`proxy-${name}`, ['bin/mcp-fed.js', 'serve', '--config', config], ready);
       children.push(proxies[name]!);
@@ -158,7 +157,7 @@ async function endToEnd(tmp: string) {
           new Client({ url: p.url, tool: 'tools__echo' }, 'modern', 1),
         ]),
       );
-      const p50s: Record<string, number[]> = { none: [], sigv4: [], oauth2: [] };
+      const p50s: Record<string, number[]> = { none: [], sigv4: [], oauth2: [], sigv4_sign_only: [] };
       const cpu: Record<string, { us: number; calls: number }> = {};
       for (const c of Object.values(clients)) await c.run(text, { durationMs: 500 });
       for (let round = 0; round < ROUNDS; round++) {
@@ -169,7 +168,8 @@ async function endToEnd(tmp: string) {
           const before = cpuMicros(pid);
           const phase = await clients[name]!.run(text, { durationMs: DURATION_MS });
           if (phase.errors > 0) throw new Error(`${name}: ${phase.firstError}`);
-          const c = (cpu[name] ??= { us: 0, calls: 0 });
+          cpu[name] ??= { us: 0, calls: 0 };
+          const c = cpu[name];
           c.us += cpuMicros(pid) - before;
           c.calls += phase.calls;
           p50s[name]!.push(p50(phase.latenciesMs));
@@ -182,7 +182,7 @@ async function endToEnd(tmp: string) {
         added_over_none_p50_ms: +(median(p50s[name]!) - none).toFixed(4),
         proxy_cpu_us_per_call: +(cpu[name]!.us / cpu[name]!.calls).toFixed(1),
       });
-      result[`${bytes}B`] = { none: row('none'), sigv4: row('sigv4'), oauth2: row('oauth2') };
+      result[`${bytes}B`] = Object.fromEntries(Object.keys(p50s).map((name) => [name, row(name)]));
     }
     return result;
   } finally {

@@ -87,7 +87,13 @@ function sigv4Check(): { check: Check; control: Control } {
       { region, service, lookup: (id) => known.get(id), now, maxSkewMs },
     );
     if (verdict.ok) return accept(req.method ?? 'GET', verdict.accessKeyId);
-    return deny(403, verdict.reason, { 'x-amzn-errortype': 'InvalidSignatureException' });
+    // Like AWS's SignatureDoesNotMatch, the refusal quotes the canonical request (header values and all).
+    const reply = deny(403, verdict.reason, { 'x-amzn-errortype': 'InvalidSignatureException' });
+    if (verdict.canonical)
+      reply.body = {
+        message: `${verdict.reason}. The Canonical String for this request should have been '${verdict.canonical}'`,
+      };
+    return reply;
   };
   const control: Control = (path, body) => {
     if (path === '/_control/credentials') {

@@ -278,11 +278,9 @@ export class Federation {
       const publicName = String(params[method === 'resources/read' ? 'uri' : 'name'] ?? '');
       const upstreamName = route?.upstream.name ?? '';
       this.metrics.record(method, route ? publicName : '', upstreamName, status, ctx.caller.id);
-      this.metrics.policyDecisions.inc({ decision: ctx.decision });
-      if (route) {
-        this.metrics.upstreamLatency.observe({ upstream: upstreamName }, upstreamMs / 1000);
-        this.metrics.addedLatency.observe({ tool: publicName }, (totalMs - upstreamMs) / 1000);
-      }
+      this.metrics.decision(ctx.decision);
+      if (route)
+        this.metrics.latency(publicName, upstreamName, (totalMs - upstreamMs) / 1000, upstreamMs / 1000);
       if (this.observers.length) {
         const record: CallRecord = {
           ctx,

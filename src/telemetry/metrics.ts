@@ -65,6 +65,12 @@ export class Metrics {
     });
   }
 
+  // prom-client hashes a label object on every inc/observe; the hot path reuses bound children instead.
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+  private readonly decisionChildren = new Map<string, { inc(): void }>();
+  private readonly addedChildren = new Map<string, { observe(v: number): void }>();
+  private readonly upstreamChildren = new Map<string, { observe(v: number): void }>();
+
   /** One finished request; label values are bounded (public names come from the catalog, not the caller). */
   record(
     method: string,
@@ -73,7 +79,40 @@ export class Metrics {
     result: 'ok' | 'tool_error' | 'error',
     caller?: string,
   ): void {
-    if (this.perCaller) this.requests.inc({ method, tool, upstream, result, caller: caller ?? 'anonymous' });
-    else this.requests.inc({ method, tool, upstream, result });
+    const who = this.perCaller ? (caller ?? 'anonymous') : '';
+    const key = `${method}\0${tool}\0${upstream}\0${result}\0${who}`;
+    let child = this.requestChildren.get(key);
+    if (!child) {
+      child = this.perCaller
+        ? this.requests.labels({ method, tool, upstream, result, caller: who })
+        : this.requests.labels({ method, tool, upstream, result });
+      this.requestChildren.set(key, child);
+    }
+    child.inc();
+  }
+
+  decision(decision: string): void {
+    let child = this.decisionChildren.get(decision);
+    if (!child) {
+      child = this.policyDecisions.labels({ decision });
+      this.decisionChildren.set(decision, child);
+    }
+    child.inc();
+  }
+
+  /** Latencies of one forwarded call, in seconds. */
+  latency(tool: string, upstream: string, addedSeconds: number, upstreamSeconds: number): void {
+    let added = this.addedChildren.get(tool);
+    if (!added) {
+      added = this.addedLatency.labels({ tool });
+      this.addedChildren.set(tool, added);
+    }
+    added.observe(addedSeconds);
+    let up = this.upstreamChildren.get(upstream);
+    if (!up) {
+      up = this.upstreamLatency.labels({ upstream });
+      this.upstreamChildren.set(upstream, up);
+    }
+    up.observe(upstreamSeconds);
   }
 }

@@ -3,18 +3,28 @@
  * and both protected upstreams as their own processes, the proxy on that config.
  */
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { callTool, control, hermeticAwsEnv, type ProtectedStats, startLoggedProxy, textOf } from '../helpers/auth.ts';
+import { parse } from 'yaml';
+import {
+  callTool,
+  control,
+  hermeticAwsEnv,
+  type ProtectedStats,
+  startLoggedProxy,
+  textOf,
+} from '../helpers/auth.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
 
 const LAB_SECRET = 'lab-client-secret-0123456789abcdef';
 const AWS_SECRET = 'labAwsSecret/0123456789+abcdefghijklmnopqr';
 let restoreEnv: () => void;
-let servers: StartedServer[] = [];
+const servers: StartedServer[] = [];
 
 beforeAll(async () => {
-  restoreEnv = hermeticAwsEnv({ AWS_ACCESS_KEY_ID: 'AKIAMCPFEDLAB0000001', AWS_SECRET_ACCESS_KEY: AWS_SECRET });
+  restoreEnv = hermeticAwsEnv({
+    AWS_ACCESS_KEY_ID: 'AKIAMCPFEDLAB0000001',
+    AWS_SECRET_ACCESS_KEY: AWS_SECRET,
+  });
   process.env.MCP_FED_LAB_CLIENT_SECRET = LAB_SECRET;
 }, 60_000);
 

@@ -187,6 +187,19 @@ describe('SigV4 upstreams', () => {
       'UPSTREAM_AUTH_FAILED',
     );
     expectNoSecrets(logs.join('\n'));
+
+    // A signature mismatch is answered, as AWS does, with the canonical request quoted back, session
+    // token included. That text must not reach the proxy's logs or /readyz through SDK error messages:
+    // neither at connect nor from a periodic re-list that starts failing.
+    await control(gateway.url, 'credentials', [TEMP]);
+    const relisting = await proxy([{ ...sigv4Upstream(gateway.url), catalogRefreshSeconds: 1 }]);
+    await control(gateway.url, 'credentials', [{ ...TEMP, secretAccessKey: 'not-the-secret-the-proxy-has' }]);
+    await eventually(() => expect(relisting.logs.join('\n')).toContain('re-list failed'), 5_000, 100);
+    const refused = await proxy([sigv4Upstream(gateway.url)]);
+    const ready = await readiness(refused.url);
+    expect(ready.upstreams[0]?.error).toMatch(/rejected the proxy's credentials \(HTTP 403\)/);
+    expect((await stats(gateway)).reasons['signature does not match']).toBeGreaterThan(1);
+    expectNoSecrets(relisting.logs.join('\n'), refused.logs.join('\n'), JSON.stringify(ready));
   });
 
   it('uses credentials from a container endpoint and picks up rotated ones before the old expire', async () => {

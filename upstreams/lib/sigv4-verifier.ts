@@ -28,7 +28,10 @@ export interface SignedRequest {
   body: Buffer;
 }
 
-export type Verdict = { ok: true; accessKeyId: string } | { ok: false; reason: string };
+export type Verdict =
+  | { ok: true; accessKeyId: string }
+  /** `canonical`: what the server computed, quoted back on a mismatch the way AWS does. */
+  | { ok: false; reason: string; canonical?: string };
 
 const AUTH =
   /^AWS4-HMAC-SHA256 Credential=([^/\s,]+)\/(\d{8})\/([^/\s,]+)\/([^/\s,]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/;
@@ -81,7 +84,7 @@ export function verifySigV4(req: SignedRequest, opts: SigV4VerifierOptions): Ver
   }
   const ignore: Record<string, boolean> = {};
   for (const name of ['content-type', 'content-length']) if (!signed.includes(name)) ignore[name] = true;
-  const expected = aws4.sign(
+  const signer = new aws4.RequestSigner(
     {
       method: req.method,
       host: headers.host,
@@ -98,11 +101,12 @@ export function verifySigV4(req: SignedRequest, opts: SigV4VerifierOptions): Ver
       sessionToken: creds.sessionToken,
     },
   );
+  const expected = signer.sign();
   const computed = /Signature=([0-9a-f]{64})$/.exec(String(expected.headers?.Authorization ?? ''))?.[1] ?? '';
   const computedList = /SignedHeaders=([^,]+),/.exec(String(expected.headers?.Authorization ?? ''))?.[1];
   if (computedList !== signedList) return deny('signed header list does not match the request');
   if (computed.length !== 64 || !timingSafeEqual(Buffer.from(computed), Buffer.from(signature!)))
-    return deny('signature does not match');
+    return { ok: false, reason: 'signature does not match', canonical: signer.canonicalString() };
   return { ok: true, accessKeyId: accessKeyId! };
 }
 

@@ -72,10 +72,29 @@ export function authFetchMiddleware(auth: UpstreamAuth): FetchMiddleware {
       return { req, res: await next(url, { ...init, headers: req.headers }) };
     };
     const first = await send();
-    if (first.res.status !== 401 || !auth.onUnauthorized?.(first.req)) return first.res;
+    if (first.res.status !== 401 || !auth.onUnauthorized?.(first.req)) return withoutEcho(first.res);
     await first.res.body?.cancel().catch(() => {});
-    return (await send()).res;
+    return withoutEcho((await send()).res);
   };
+}
+
+/**
+ * A refusal's body can quote the request back (AWS's SignatureDoesNotMatch prints the canonical
+ * request, session token included), and the SDK puts response text into error messages, which reach
+ * logs and /readyz. So a 401/403 goes on with its status and headers but a body of our own.
+ */
+async function withoutEcho(res: Response): Promise<Response> {
+  if (res.status !== 401 && res.status !== 403) return res;
+  await res.body?.cancel().catch(() => {});
+  const type = res.headers.get('x-amzn-errortype')?.split(':')[0];
+  const detail = type && /^[A-Za-z]{1,64}$/.test(type) ? ` (${type})` : '';
+  const headers = new Headers(res.headers);
+  for (const name of ['content-length', 'content-encoding', 'content-type']) headers.delete(name);
+  return new Response(`the upstream refused the proxy's credentials${detail}`, {
+    status: res.status,
+    statusText: res.statusText,
+    headers,
+  });
 }
 
 function bodyText(body: RequestInit['body'] | undefined): string {

@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import type { OAuth2AuthConfig } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
 import { authFailed, describeFetchFailure } from './errors.ts';
 import type { OutgoingRequest, UpstreamAuth } from './types.ts';
 
@@ -26,6 +27,8 @@ const REFRESH_AHEAD_FRACTION = 0.1;
 /** When neither `expires_in` nor a JWT `exp` tells the lifetime. */
 const DEFAULT_LIFETIME_MS = 300_000;
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+/** After a failed token request, calls fail fast with the same error for this long instead of queueing. */
+const FAILURE_HOLD_MS = 1_000;
 
 /**
  * OAuth 2.0 client credentials (Amazon Cognito or any OAuth server) through `openid-client`: the token
@@ -41,6 +44,7 @@ export class OAuth2Auth implements UpstreamAuth {
   readonly kind = 'oauth2';
   private token?: Token;
   private inflight?: Promise<Token>;
+  private failure?: { error: Error; until: number };
   private configuration?: Promise<oidc.Configuration>;
   private readonly now: () => number;
   private readonly timeoutSeconds: number;
@@ -84,20 +88,31 @@ export class OAuth2Auth implements UpstreamAuth {
     return true;
   }
 
-  /** Forgets the cached token (tests, and callers that know it was revoked). */
-  invalidate(): void {
-    this.token = undefined;
-  }
-
   private fetchToken(): Promise<Token> {
-    this.inflight ??= this.requestToken().finally(() => {
-      this.inflight = undefined;
-    });
+    const failure = this.failure;
+    if (failure && this.now() < failure.until) return Promise.reject(failure.error);
+    this.inflight ??= this.requestToken()
+      .then(
+        (token) => {
+          this.failure = undefined;
+          return token;
+        },
+        (error: Error) => {
+          this.failure = { error, until: this.now() + FAILURE_HOLD_MS };
+          throw error;
+        },
+      )
+      .finally(() => {
+        this.inflight = undefined;
+      });
     return this.inflight;
   }
 
   private async requestToken(): Promise<Token> {
-    const configuration = await this.getConfiguration();
+    const configuration = await this.getConfiguration().catch((err: unknown) => {
+      if (err instanceof ProxyError) throw err;
+      throw authFailed(this.upstream, 'the authorization server settings could not be used');
+    });
     const started = this.now();
     let response: Awaited<ReturnType<typeof oidc.clientCredentialsGrant>>;
     try {
@@ -109,7 +124,7 @@ export class OAuth2Auth implements UpstreamAuth {
     if (type !== 'bearer')
       throw authFailed(
         this.upstream,
-        `the authorization server issued a "${type}" token, not a bearer token`,
+        `the authorization server issued a "${/^[\w-]{1,32}$/.test(type) ? type : '?'}" token, not a bearer token`,
       );
     const lifetime = lifetimeMs(response.access_token, response.expiresIn(), started);
     const expiresAt = started + lifetime;
