@@ -101,18 +101,18 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
   if (down.era === 'legacy') {
     // The upstream counts subscribers (see ResourceWatch): a session counts once per URI, however
     // often it subscribes, and only after the upstream accepted; its remaining ones end with it.
-    server.setRequestHandler('resources/subscribe', async (req, ctx) =>
+    server.setRequestHandler('resources/subscribe', async (req) =>
       guard(async () => {
         if (down.subscriptions?.has(req.params.uri)) return {};
-        await fed.subscription('resources/subscribe', req.params.uri, contextOf(ctx, down, req.params));
+        await fed.subscription('resources/subscribe', req.params.uri);
         down.subscriptions?.add(req.params.uri);
         return {};
       }),
     );
-    server.setRequestHandler('resources/unsubscribe', async (req, ctx) =>
+    server.setRequestHandler('resources/unsubscribe', async (req) =>
       guard(async () => {
         if (!down.subscriptions?.delete(req.params.uri)) return {};
-        await fed.subscription('resources/unsubscribe', req.params.uri, contextOf(ctx, down, req.params));
+        await fed.subscription('resources/unsubscribe', req.params.uri);
         return {};
       }),
     );

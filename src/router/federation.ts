@@ -6,7 +6,6 @@ import { ProxyError } from '../errors.ts';
 import { type CallContext, type CallMethod, HookPipeline, type McpCall } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { hopContext } from '../upstream/correlation.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
 import { upstreamParams } from './meta.ts';
@@ -255,13 +254,12 @@ export class Federation {
       const u0 = performance.now();
       let result: Record<string, unknown>;
       try {
-        result = await hopContext.run(ctx, () =>
-          route!.upstream.request(method, upstreamParams(call.params, ctx.hops), {
-            signal: io.signal,
-            onprogress: io.progress,
-            clientCapabilities: io.clientCapabilities,
-          }),
-        );
+        result = await route.upstream.request(method, upstreamParams(call.params, ctx), {
+          signal: io.signal,
+          onprogress: io.progress,
+          clientCapabilities: io.clientCapabilities,
+          hop: ctx,
+        });
         upstreamStatus = 200;
       } catch (err) {
         ctx.decision = ctx.decision === 'allow' ? 'upstream_error' : ctx.decision;
@@ -339,31 +337,24 @@ export class Federation {
       );
     }
     const target = route.upstream;
-    return hopContext.run(ctx, () =>
-      target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx.hops), {
-        signal: io.signal,
-      }),
-    );
+    return target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx), {
+      signal: io.signal,
+      hop: ctx,
+    });
   }
 
   /**
    * resources/subscribe and unsubscribe of 2025-era clients: the upstream that owns the URI follows it
    * while at least one downstream subscriber does, in whichever way its era allows (a 2026-07-28
-   * upstream has no resources/subscribe: forwarding it failed with -32046). Without `ctx` (a session
-   * ending) the upstream request carries no hop context.
+   * upstream has no resources/subscribe: forwarding it failed with -32046). The upstream subscription is
+   * shared by every subscriber, so it carries no one caller's correlation.
    */
-  async subscription(
-    method: 'resources/subscribe' | 'resources/unsubscribe',
-    uri: string,
-    ctx?: CallContext,
-  ) {
+  async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string) {
     const route = this.catalog.resolveResource(uri);
     if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
-    const run = () =>
-      method === 'resources/subscribe'
-        ? route.upstream.watch(route.name)
-        : route.upstream.unwatch(route.name);
-    await (ctx ? hopContext.run(ctx, run) : run());
+    await (method === 'resources/subscribe'
+      ? route.upstream.watch(route.name)
+      : route.upstream.unwatch(route.name));
     return {};
   }
 
@@ -399,7 +390,7 @@ export class Federation {
     await Promise.allSettled(
       this.upstreams
         .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
-        .map((u) => hopContext.run(ctx, () => u.request('logging/setLevel', { level }))),
+        .map((u) => u.request('logging/setLevel', upstreamParams({ level }, ctx), { hop: ctx })),
     );
   }
 

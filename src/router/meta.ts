@@ -1,13 +1,14 @@
-import { HOPS_META_KEY } from '../upstream/correlation.ts';
+import { HOPS_META_KEY, type HopContext, REQUEST_ID_META_KEY } from '../upstream/correlation.ts';
 
 const RESERVED_PREFIX = 'io.modelcontextprotocol/';
 
 /**
  * The params sent upstream: the downstream's own `_meta` envelope (protocol version, client info and
  * capabilities, progress token) belongs to the downstream hop, so it is dropped; the upstream client
- * attaches its own. Everything else in `_meta` (trace context, vendor keys) travels on, plus the hop count.
+ * attaches its own. Everything else in `_meta` (vendor keys) travels on, plus the correlation of this
+ * call: hop count, request id and W3C trace context (stdio hops have no headers to carry them).
  */
-export function upstreamParams(params: Record<string, unknown>, hops: number): Record<string, unknown> {
+export function upstreamParams(params: Record<string, unknown>, hop: HopContext): Record<string, unknown> {
   const meta = params._meta as Record<string, unknown> | undefined;
   const out: Record<string, unknown> = { ...params };
   const nextMeta: Record<string, unknown> = {};
@@ -17,7 +18,10 @@ export function upstreamParams(params: Record<string, unknown>, hops: number): R
       nextMeta[key] = meta[key];
     }
   }
-  nextMeta[HOPS_META_KEY] = hops;
+  nextMeta[HOPS_META_KEY] = hop.hops;
+  nextMeta[REQUEST_ID_META_KEY] = hop.requestId;
+  if (hop.traceparent) nextMeta.traceparent = hop.traceparent;
+  if (hop.tracestate) nextMeta.tracestate = hop.tracestate;
   out._meta = nextMeta;
   return out;
 }

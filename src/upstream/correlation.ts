@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FetchMiddleware } from './fetch-middleware.ts';
 
 /** What follows one downstream call across the hop to an upstream (DESIGN.md, "Correlation and chaining"). */
@@ -9,19 +8,45 @@ export interface HopContext {
   tracestate?: string;
 }
 
-export const hopContext = new AsyncLocalStorage<HopContext>();
-
 export const HOPS_HEADER = 'x-mcp-fed-hops';
 export const HOPS_META_KEY = 'mcp-fed/hops';
+/** The request id also rides in `_meta`, so it crosses stdio hops, which have no headers. */
+export const REQUEST_ID_META_KEY = 'mcp-fed/requestId';
 
-/** Stamps the current call's request id, hop count and trace context on the upstream HTTP request. */
+/** The correlation headers for one upstream request. */
+export function correlationHeaderValues(hop: HopContext, into: Record<string, string>): void {
+  into['x-request-id'] = hop.requestId;
+  into[HOPS_HEADER] = String(hop.hops);
+  if (hop.traceparent) into.traceparent = hop.traceparent;
+  if (hop.tracestate) into.tracestate = hop.tracestate;
+}
+
+/**
+ * For requests the SDK client sends (listing, stdio-less rare methods, SSE upstreams): the headers are
+ * derived from the correlation keys the router put in the message's `_meta`. Parsing the body costs
+ * nothing that matters here; the hot path (http-forwarder.ts) sets the headers directly instead.
+ */
 export const correlationHeaders: FetchMiddleware = (next) => (url, init) => {
-  const ctx = hopContext.getStore();
-  if (!ctx) return next(url, init);
+  const body = init?.body;
+  if (typeof body !== 'string' || !body.includes(HOPS_META_KEY)) return next(url, init);
+  let meta: Record<string, unknown> | undefined;
+  try {
+    meta = (JSON.parse(body) as { params?: { _meta?: Record<string, unknown> } }).params?._meta;
+  } catch {
+    return next(url, init);
+  }
+  if (!meta || typeof meta[REQUEST_ID_META_KEY] !== 'string') return next(url, init);
+  const values: Record<string, string> = {};
+  correlationHeaderValues(
+    {
+      requestId: meta[REQUEST_ID_META_KEY] as string,
+      hops: Number(meta[HOPS_META_KEY]) || 1,
+      traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
+      tracestate: typeof meta.tracestate === 'string' ? meta.tracestate : undefined,
+    },
+    values,
+  );
   const headers = new Headers(init?.headers);
-  headers.set('x-request-id', ctx.requestId);
-  headers.set(HOPS_HEADER, String(ctx.hops));
-  if (ctx.traceparent) headers.set('traceparent', ctx.traceparent);
-  if (ctx.tracestate) headers.set('tracestate', ctx.tracestate);
+  for (const [k, v] of Object.entries(values)) headers.set(k, v);
   return next(url, { ...init, headers });
 };

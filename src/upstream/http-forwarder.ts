@@ -143,9 +143,13 @@ export class HttpForwarder {
           });
           res.on('end', () => onMessage(text));
         }
-        res.on('end', () => finish(closedEarly(this.upstream)));
-        res.on('error', () => finish(closedEarly(this.upstream)));
-        res.on('aborted', () => finish(closedEarly(this.upstream)));
+        // Built only when needed: an Error captures a stack, too costly for every response's 'end'.
+        const early = () => {
+          if (!settled) finish(closedEarly(this.upstream));
+        };
+        res.on('end', early);
+        res.on('error', early);
+        res.on('aborted', early);
       });
       req.on('error', (err) => finish(Object.assign(err, { upstreamConnection: true })));
       if (opts.signal?.aborted) return onAbort();

@@ -4,7 +4,7 @@ import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
-import { HOPS_HEADER, hopContext } from './correlation.ts';
+import { correlationHeaderValues, type HopContext } from './correlation.ts';
 import { HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
 import { idleTimeout, NO_SDK_TIMEOUT } from './idle-timeout.ts';
 import { ResourceWatch } from './resource-watch.ts';
@@ -33,6 +33,8 @@ export interface UpstreamRequestOptions {
   signal?: AbortSignal;
   /** The downstream client's capabilities, forwarded to a 2026-07-28 upstream in the request envelope. */
   clientCapabilities?: Record<string, unknown>;
+  /** Correlation of the downstream call: request id, hop count, trace context. */
+  hop?: HopContext;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
@@ -285,13 +287,7 @@ export class Upstream {
     }
     const token = opts.onprogress ? `mcp-fed-${id}` : undefined;
     if (token) meta.progressToken = token;
-    const hop = hopContext.getStore();
-    if (hop) {
-      headers['x-request-id'] = hop.requestId;
-      headers[HOPS_HEADER] = String(hop.hops);
-      if (hop.traceparent) headers.traceparent = hop.traceparent;
-      if (hop.tracestate) headers.tracestate = hop.tracestate;
-    }
+    if (opts.hop) correlationHeaderValues(opts.hop, headers);
     const message: WireMessage = { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } };
     let reply: WireMessage;
     try {
