@@ -66,31 +66,9 @@ export class Catalog {
       const showTool = globMatcher(expose.tools);
       const showPrompt = globMatcher(expose.prompts);
       const showResource = globMatcher(expose.resources);
-      const prefix = up.config.prefix;
-      for (const tool of up.lists.tools) {
-        if (!showTool(tool.name) || exclude(tool.name)) continue;
-        const name = publicName(prefix, tool.name, this.naming);
-        if (toolRoutes.has(name)) {
-          collisions.push(
-            `tool "${name}" is exposed by "${toolRoutes.get(name)!.upstream.name}" and "${up.name}"`,
-          );
-          continue;
-        }
-        toolRoutes.set(name, { upstream: up, name: tool.name });
-        tools.push(name === tool.name ? tool : { ...tool, name });
-      }
-      for (const prompt of up.lists.prompts) {
-        if (!showPrompt(prompt.name) || exclude(prompt.name)) continue;
-        const name = publicName(prefix, prompt.name, this.naming);
-        if (promptRoutes.has(name)) {
-          collisions.push(
-            `prompt "${name}" is exposed by "${promptRoutes.get(name)!.upstream.name}" and "${up.name}"`,
-          );
-          continue;
-        }
-        promptRoutes.set(name, { upstream: up, name: prompt.name });
-        prompts.push(name === prompt.name ? prompt : { ...prompt, name });
-      }
+      const named = { prefix: up.config.prefix, exclude, upstream: up, collisions };
+      this.addNamed('tool', up.lists.tools, showTool, toolRoutes, tools, named);
+      this.addNamed('prompt', up.lists.prompts, showPrompt, promptRoutes, prompts, named);
       for (const r of up.lists.resources) {
         if (showResource(r.uri) && !exclude(r.uri)) pushOwner(uriOwners, r.uri, up);
       }
@@ -138,6 +116,30 @@ export class Catalog {
     this.routedTemplates = routedTemplates;
     this.collisions = collisions;
     this.version++;
+  }
+
+  /** Adds one upstream's tools or prompts under their public names; a taken name is a reported collision. */
+  private addNamed<T extends { name: string }>(
+    kind: 'tool' | 'prompt',
+    entries: readonly T[],
+    show: (name: string) => boolean,
+    routes: Map<string, Route>,
+    out: T[],
+    ctx: { prefix: string; exclude: (name: string) => boolean; upstream: Upstream; collisions: string[] },
+  ): void {
+    for (const entry of entries) {
+      if (!show(entry.name) || ctx.exclude(entry.name)) continue;
+      const name = publicName(ctx.prefix, entry.name, this.naming);
+      const taken = routes.get(name);
+      if (taken) {
+        ctx.collisions.push(
+          `${kind} "${name}" is exposed by "${taken.upstream.name}" and "${ctx.upstream.name}"`,
+        );
+        continue;
+      }
+      routes.set(name, { upstream: ctx.upstream, name: entry.name });
+      out.push(name === entry.name ? entry : { ...entry, name });
+    }
   }
 
   resolveTool(name: string): Route | undefined {

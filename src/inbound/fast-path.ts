@@ -1,14 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
-import { PROXY_INFO } from './proxy-server.ts';
 import { callContext } from './request-context.ts';
+import { finishResult, rpcErrorOf } from './result-shape.ts';
 
 const CALLS = new Set<string>(['tools/call', 'prompts/get', 'resources/read']);
 const CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
-const SERVER_INFO_META = 'io.modelcontextprotocol/serverInfo';
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
   'cache-control': 'no-cache, no-transform',
@@ -137,42 +135,4 @@ function callMessage(body: unknown): Message | undefined {
   if (msg.method === 'prompts/get' && args && Object.values(args).some((v) => typeof v !== 'string'))
     return undefined;
   return msg;
-}
-
-/**
- * The result as the client's era expects it: the proxy (not the upstream) named in serverInfo, and
- * the 2026-07-28 fields present for modern clients and absent for legacy ones.
- */
-export function finishResult(result: Record<string, unknown>, era: 'modern' | 'legacy', method: string) {
-  const out: Record<string, unknown> = { ...result };
-  const meta = result._meta as Record<string, unknown> | undefined;
-  if (meta && SERVER_INFO_META in meta) {
-    const { [SERVER_INFO_META]: _, ...rest } = meta;
-    if (era === 'modern') out._meta = { ...rest, [SERVER_INFO_META]: PROXY_INFO };
-    else if (Object.keys(rest).length) out._meta = rest;
-    else delete out._meta;
-  } else if (era === 'modern') {
-    out._meta = { ...meta, [SERVER_INFO_META]: PROXY_INFO };
-  }
-  if (era === 'modern') {
-    out.resultType ??= 'complete';
-    if (method === 'resources/read') {
-      out.ttlMs ??= 0;
-      out.cacheScope ??= 'private';
-    }
-  } else {
-    delete out.resultType;
-    delete out.ttlMs;
-    delete out.cacheScope;
-  }
-  return out;
-}
-
-export function rpcErrorOf(err: unknown): { code: number; message: string; data?: unknown } {
-  if (err instanceof ProxyError) return err.toJsonRpc();
-  if (err instanceof UpstreamRpcError)
-    return err.data === undefined
-      ? { code: err.rpcCode, message: err.message }
-      : { code: err.rpcCode, message: err.message, data: err.data };
-  return { code: -32603, message: 'Internal error' };
 }

@@ -3,10 +3,8 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
-import { finishResult } from './fast-path.ts';
 import { callContext } from './request-context.ts';
-
-export const PROXY_INFO = { name: 'mcp-fed', version: '0.1.0' };
+import { finishResult, PROXY_INFO, rpcErrorOf } from './result-shape.ts';
 
 /** What a downstream connection adds to every request it serves. */
 export interface DownstreamContext {
@@ -18,12 +16,9 @@ export interface DownstreamContext {
 
 /** Turns the proxy's own errors into JSON-RPC errors with a stable `data.code` (the SDK relays ProtocolError as is). */
 export function toProtocolError(err: unknown): unknown {
-  if (err instanceof ProxyError) {
-    const e = err.toJsonRpc();
-    return new ProtocolError(e.code, e.message, e.data);
-  }
-  if (err instanceof UpstreamRpcError) return new ProtocolError(err.rpcCode, err.message, err.data);
-  return err;
+  if (!(err instanceof ProxyError) && !(err instanceof UpstreamRpcError)) return err;
+  const e = rpcErrorOf(err);
+  return new ProtocolError(e.code, e.message, e.data);
 }
 
 function guard<T>(fn: () => Promise<T>): Promise<T> {

@@ -38,6 +38,8 @@ export class UpstreamHttpError extends Error {
 export class HttpForwarder {
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  /** Parsed once: http.request(URL) would convert the URL to options on every call. */
+  private readonly target: http.RequestOptions;
 
   constructor(
     readonly url: URL,
@@ -51,6 +53,14 @@ export class HttpForwarder {
     this.agent = secure
       ? new https.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 })
       : new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64 });
+    this.target = {
+      protocol: url.protocol,
+      hostname: url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname,
+      port: url.port || (secure ? 443 : 80),
+      path: `${url.pathname}${url.search}`,
+      method: 'POST',
+      agent: this.agent,
+    };
   }
 
   async post(
@@ -112,7 +122,7 @@ export class HttpForwarder {
           ),
         opts.timeoutMs,
       );
-      const req = this.request(this.url, { method: 'POST', headers: all, agent: this.agent }, (res) => {
+      const req = this.request({ ...this.target, headers: all }, (res) => {
         const status = res.statusCode ?? 0;
         const type = String(res.headers['content-type'] ?? '');
         res.setEncoding('utf8');
