@@ -1,20 +1,24 @@
 /**
  * What `npm run bench` needs for its SigV4 and OAuth rows (issue "Upstream auth adapters",
- * Performance): the processes to start, the proxy config, and the targets. The measuring code stays
- * as it is; a row here is "the same upstream with an auth check, and the proxy signing for it".
+ * Performance): the processes to start, the proxy configs, and the targets. A row here is "the same
+ * upstream with an auth check, and the proxy signing for it".
  *
  * How the rows read: `proxied` is a call through mcp-fed to the protected upstream; `direct` and
- * `floor` go to the same sample server started with `--auth none` (the driver does not sign), so
- * `proxied.p50` of an auth row minus `proxied.p50` of the governance-off row of the same run is what
- * signing (SigV4) or the cached token (OAuth) adds, plus the upstream's own check (an aws4 SigV4
- * verification, or a cached JWT lookup). The target: together ≤ 0.3 ms p50.
+ * `floor` go to the same sample server started with `--auth none` (the driver does not sign), and
+ * `proxied_unauth` goes through a second mcp-fed, with the same config minus `auth`, to that same
+ * `--auth none` server. The four are interleaved in every round (bench/run.ts), so
+ * `auth_added_p50_ms = proxied.p50 − proxied_unauth.p50` is what signing (SigV4) or the cached token
+ * (OAuth) adds, plus the upstream's own check (an aws4 SigV4 verification, or a cached JWT lookup).
+ * The target: together ≤ 0.3 ms p50.
  *
  * Use from bench/run.ts:
- *   Object.assign(process.env, AUTH_BENCH_ENV);            // before spawning anything
+ *   Object.assign(process.env, AUTH_BENCH_ENV);            // before spawning the row's processes
  *   const row = await startAuthRow('sigv4', spawnChild, tmp);
  *   const proxy = await spawnChild('proxy-sigv4', ['bin/mcp-fed.js', 'serve', '--config', row.configPath], …);
- *   targets = { direct: row.direct, floor: <floor in front of row.direct.url>, proxied: { url: proxy.url, tool: row.proxiedTool } };
- *   … measure …; await proxy.stop(); await row.stop();
+ *   const unauth = await spawnChild('proxy-sigv4-unauth', [… row.unauthConfigPath], …);
+ *   targets = { direct: row.direct, floor: <floor in front of row.direct.url>,
+ *               proxied: { url: proxy.url, tool: row.proxiedTool }, unauth: { url: unauth.url, tool: row.proxiedTool } };
+ *   … measure …; await proxy.stop(); await unauth.stop(); await row.stop();
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -44,7 +48,10 @@ export interface AuthRow {
   kind: AuthKind;
   /** Row label for the table. */
   name: string;
+  /** The proxy config with the upstream's `auth`, pointing at the protected upstream. */
   configPath: string;
+  /** The same proxy config without `auth`, pointing at the `--auth none` reference: the baseline. */
+  unauthConfigPath: string;
   /** The unauthenticated reference: the same sample server without the check (`--auth none`). */
   direct: { url: string; tool: string };
   /** The protected upstream the proxy signs for. */
@@ -102,18 +109,29 @@ export async function startAuthRow(kind: AuthKind, spawn: SpawnChild, dir: strin
         },
       };
     }
-    const config = {
-      listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
-      upstreams: [{ ...upstream, transport: 'streamable-http', catalogRefreshSeconds: 0 }],
-      audit: { sink: 'off' },
-      pii: { mode: 'off' },
+    // The two configs differ only in the upstream's url and auth.
+    const write = (file: string, up: Record<string, unknown>) => {
+      const config = {
+        listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
+        upstreams: [{ ...up, transport: 'streamable-http', catalogRefreshSeconds: 0 }],
+        audit: { sink: 'off' },
+        pii: { mode: 'off' },
+      };
+      const path = join(dir, file);
+      writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+      return path;
     };
-    const configPath = join(dir, `proxy-auth-${kind}.json`);
-    writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    const configPath = write(`proxy-auth-${kind}.json`, upstream);
+    const { auth: _auth, ...unauthenticated } = upstream;
+    const unauthConfigPath = write(`proxy-auth-${kind}-unauth.json`, {
+      ...unauthenticated,
+      url: reference.url,
+    });
     return {
       kind,
       name: `auth ${kind}`,
       configPath,
+      unauthConfigPath,
       direct: { url: reference.url, tool: 'echo' },
       protectedUrl,
       proxiedTool: 'tools__echo',

@@ -14,6 +14,8 @@ const TIMEOUT_MS = 10_000;
 export interface Target {
   url: string;
   tool: string;
+  /** Sent with every request (credentials for a proxy with inbound auth). */
+  headers?: Record<string, string>;
 }
 
 export interface PhaseResult {
@@ -152,6 +154,7 @@ export class Client {
             'content-type': 'application/json',
             accept: 'application/json, text/event-stream',
             'content-length': Buffer.byteLength(body),
+            ...this.target.headers,
             ...extra,
           },
         },
@@ -236,8 +239,17 @@ function checkEcho(reply: Reply, id: number, text: string): string | undefined {
   return undefined;
 }
 
-/** Deterministic PII-free filler of exactly `bytes` ASCII characters. */
-export function payload(bytes: number): string {
+/**
+ * Deterministic filler of exactly `bytes` ASCII characters: PII-free, or (`pii`) opening with five
+ * personal values of different kinds (email, phone, card, IBAN, IP address: the governance-on payload
+ * of issue 5) in running text.
+ */
+export function payload(bytes: number, pii = false): string {
   const words = 'the quick brown fox jumps over a lazy dog while the bench measures one more hop ';
-  return words.repeat(Math.ceil(bytes / words.length)).slice(0, bytes);
+  const lead = pii ? PII_SENTENCE : '';
+  return (lead + words.repeat(Math.ceil(bytes / words.length))).slice(0, Math.max(bytes, lead.length));
 }
+
+const PII_SENTENCE =
+  'Mail jane.doe@example.com or call +1 415 555 0132; card 4111 1111 1111 1111, ' +
+  'IBAN DE89 3704 0044 0532 0130 00, host 192.168.10.24. ';

@@ -1,7 +1,10 @@
 /**
  * Turns measured rounds into the rows of bench/results.json (DESIGN.md "Performance") and the
- * printed table. Targets are ratios to the floor of the same run: absolute times drift here.
+ * printed table. Targets are ratios to the floor of the same run: absolute times drift here. Auth
+ * rows (bench/auth-rows.ts) add one absolute target: what upstream auth adds over the same proxy
+ * to the same server without auth, both measured in the same rounds.
  */
+import type { AuthKind } from './auth-rows.ts';
 import type { Era } from './driver.ts';
 import type { Governance } from './proxy-config.ts';
 
@@ -11,6 +14,8 @@ export interface Round {
   errors: number;
   elapsedMs: number;
   cpuUs?: number;
+  /** Auth rows: CPU of the upstream process this target reaches, during the same phase. */
+  upstreamCpuUs?: number;
 }
 
 export interface Stats {
@@ -24,6 +29,8 @@ export interface RowKey {
   concurrency: number;
   governance: Governance;
   payload_bytes: number;
+  /** Auth rows only: the proxy signs for a protected upstream (bench/auth-rows.ts). */
+  auth?: AuthKind;
 }
 
 export type Verdict = 'PASS' | 'MISS' | null;
@@ -38,24 +45,39 @@ export interface Row extends RowKey {
   hop_cpu_us_per_call: number | null;
   floor_cpu_us_per_call: number | null;
   throughput_ratio_vs_floor: number | null;
-  checks: { added_p50: Verdict; cpu: Verdict; throughput: Verdict };
+  checks: { added_p50: Verdict; cpu: Verdict; throughput: Verdict; auth_added_p50?: Verdict };
   errors: number;
   calls: number;
   skipped?: string;
+  /** Auth rows: the same proxy config without auth, to the same server with `--auth none`. */
+  proxied_unauth?: Stats | null;
+  /** Auth rows: `proxied.p50 − proxied_unauth.p50`, both from the same interleaved rounds. */
+  auth_added_p50_ms?: number | null;
+  /** Auth rows: CPU per call of the unauthenticated proxy (`hop_cpu_us_per_call` is the signing one's). */
+  unauth_cpu_us_per_call?: number | null;
+  /** Auth rows: CPU per call of the protected upstream (auth) and of the `--auth none` one (unauth). */
+  upstream_cpu_us_per_call?: { auth: number; unauth: number } | null;
 }
 
-/** DESIGN.md targets; CPU and throughput are stated for the proxy as such, so gov-off rows only. */
+/**
+ * DESIGN.md targets; CPU and throughput are stated for the proxy as such, so gov-off rows only. An
+ * auth row's proxy does the upstream's auth work on top, so its ratios to the floor are shown as
+ * `info`; its own target is the absolute `authAddedP50` (issue "Upstream auth adapters").
+ */
 export function targets(key: RowKey) {
+  if (key.auth) return { addedP50: null, cpu: null, throughput: null, authAddedP50: 0.3 };
   return {
     addedP50: key.governance === 'on' ? 2 : 1.3,
     cpu: key.governance === 'off' ? 1.5 : null,
     throughput: key.governance === 'off' && key.concurrency === 16 ? 0.9 : null,
+    authAddedP50: null,
   };
 }
 
 export function rowName(key: RowKey): string {
   const size = key.payload_bytes >= 1024 ? `${key.payload_bytes / 1024}KiB` : `${key.payload_bytes}B`;
-  return `${key.era} c${key.concurrency} ${size} gov-${key.governance}`;
+  const name = `${key.era} c${key.concurrency} ${size} gov-${key.governance}`;
+  return key.auth ? `${name} auth-${key.auth}` : name;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -122,12 +144,48 @@ export function buildRow(key: RowKey, direct: Round[], floor: Round[], proxied: 
     floor_cpu_us_per_call: floorCpu,
     throughput_ratio_vs_floor: throughput,
     checks: {
-      added_p50: added <= t.addedP50 * floorAdded ? 'PASS' : 'MISS',
+      added_p50: t.addedP50 === null ? null : added <= t.addedP50 * floorAdded ? 'PASS' : 'MISS',
       cpu: t.cpu === null ? null : hopCpu <= t.cpu * floorCpu ? 'PASS' : 'MISS',
       throughput: t.throughput === null ? null : throughput >= t.throughput ? 'PASS' : 'MISS',
     },
     errors: all.reduce((sum, r) => sum + r.errors, 0),
     calls: all.reduce((sum, r) => sum + r.calls, 0),
+  };
+}
+
+/** Total CPU of the upstream process over total calls (auth rows; see cpuPerCall). */
+function upstreamCpuPerCall(rounds: Round[]): number {
+  return cpuPerCall(rounds.map((r) => ({ ...r, cpuUs: r.upstreamCpuUs })));
+}
+
+/**
+ * An auth row: `direct` and `floor` reach the `--auth none` reference, `proxied` goes through the
+ * signing proxy to the protected upstream, `unauth` through the same proxy config without auth to
+ * the reference. All four were measured in the same rounds.
+ */
+export function buildAuthRow(
+  key: RowKey,
+  direct: Round[],
+  floor: Round[],
+  proxied: Round[],
+  unauth: Round[],
+): Row {
+  const row = buildRow(key, direct, floor, proxied);
+  const u = summarize(unauth);
+  const authAdded = round3((row.proxied?.p50_ms ?? Number.NaN) - u.p50_ms);
+  const limit = targets(key).authAddedP50;
+  return {
+    ...row,
+    proxied_unauth: u,
+    auth_added_p50_ms: authAdded,
+    unauth_cpu_us_per_call: cpuPerCall(unauth),
+    upstream_cpu_us_per_call: { auth: upstreamCpuPerCall(proxied), unauth: upstreamCpuPerCall(unauth) },
+    checks: {
+      ...row.checks,
+      auth_added_p50: limit === null ? null : authAdded <= limit ? 'PASS' : 'MISS',
+    },
+    errors: row.errors + unauth.reduce((sum, r) => sum + r.errors, 0),
+    calls: row.calls + unauth.reduce((sum, r) => sum + r.calls, 0),
   };
 }
 
@@ -143,10 +201,11 @@ export function skippedRow(key: RowKey, reason: string): Row {
     hop_cpu_us_per_call: null,
     floor_cpu_us_per_call: null,
     throughput_ratio_vs_floor: null,
-    checks: { added_p50: null, cpu: null, throughput: null },
+    checks: { added_p50: null, cpu: null, throughput: null, ...(key.auth && { auth_added_p50: null }) },
     errors: 0,
     calls: 0,
     skipped: reason,
+    ...(key.auth && { proxied_unauth: null, auth_added_p50_ms: null }),
   };
 }
 
@@ -167,8 +226,19 @@ function ratioCell(
   return `${ratio} (${goal})${verdict ? ` ${verdict}` : ''}`;
 }
 
-/** A Markdown table, so the README's "Results" section is a paste of real output. */
+/**
+ * Markdown tables, so the README's "Results" section is a paste of real output: the proxy rows,
+ * then the auth rows (their own columns) when there are any.
+ */
 export function table(rows: Row[]): string {
+  const plain = rows.filter((r) => !r.auth);
+  const auth = rows.filter((r) => r.auth);
+  if (auth.length === 0) return proxyTable(plain);
+  if (plain.length === 0) return authTable(auth);
+  return `${proxyTable(plain)}\n\n${authTable(auth)}`;
+}
+
+function proxyTable(rows: Row[]): string {
   const head = [
     'row',
     'direct p50/p99 ms',
@@ -181,11 +251,7 @@ export function table(rows: Row[]): string {
     'rps direct / floor / proxied',
     'rps ratio',
   ];
-  // Reasons go under the table: one long reason would otherwise widen every row.
-  const reasons = [...new Set(rows.flatMap((r) => (r.skipped ? [r.skipped] : [])))];
-  const lines = rows.map((r) => {
-    if (r.skipped)
-      return [r.name, `skipped (${reasons.indexOf(r.skipped) + 1})`, '', '', '', '', '', '', '', ''];
+  return render(head, rows, (r) => {
     const t = targets(r);
     return [
       r.name,
@@ -200,9 +266,52 @@ export function table(rows: Row[]): string {
       ratioCell(r.proxied?.rps ?? null, r.floor?.rps ?? null, t.throughput, r.checks.throughput, false),
     ];
   });
+}
+
+/** Auth rows: `direct` and `floor` reach the `--auth none` reference; `no-auth` is the baseline proxy. */
+function authTable(rows: Row[]): string {
+  const head = [
+    'auth row',
+    'direct p50/p99 ms',
+    'floor p50/p99 ms',
+    'proxied no-auth p50/p99 ms',
+    'proxied auth p50/p99 ms',
+    'auth added p50 ms',
+    'added p50 ms proxy / floor',
+    'proxy CPU µs/call auth / no-auth / floor',
+    'upstream CPU µs/call auth / no-auth',
+    'rps direct / floor / no-auth / auth',
+  ];
+  return render(head, rows, (r) => {
+    const limit = targets(r).authAddedP50;
+    const verdict = r.checks.auth_added_p50;
+    const up = r.upstream_cpu_us_per_call;
+    return [
+      r.name,
+      pair(r.direct),
+      pair(r.floor),
+      pair(r.proxied_unauth ?? null),
+      pair(r.proxied),
+      `${fmt(r.auth_added_p50_ms, 3)}${limit === null ? '' : ` (<=${limit})`}${verdict ? ` ${verdict}` : ''}`,
+      `${fmt(r.added_p50_ms, 3)} / ${fmt(r.floor_added_p50_ms, 3)}`,
+      `${fmt(r.hop_cpu_us_per_call, 0)} / ${fmt(r.unauth_cpu_us_per_call, 0)} / ${fmt(r.floor_cpu_us_per_call, 0)}`,
+      up ? `${fmt(up.auth, 0)} / ${fmt(up.unauth, 0)}` : '-',
+      `${r.direct?.rps} / ${r.floor?.rps} / ${r.proxied_unauth?.rps} / ${r.proxied?.rps}`,
+    ];
+  });
+}
+
+function render(head: string[], rows: Row[], cells: (row: Row) => string[]): string {
+  // Reasons go under the table: one long reason would otherwise widen every row.
+  const reasons = [...new Set(rows.flatMap((r) => (r.skipped ? [r.skipped] : [])))];
+  const lines = rows.map((r) =>
+    r.skipped
+      ? [r.name, `skipped (${reasons.indexOf(r.skipped) + 1})`, ...head.slice(2).map(() => '')]
+      : cells(r),
+  );
   const all = [head, ...lines];
-  const widths = head.map((_, i) => Math.max(...all.map((cells) => (cells[i] ?? '').length)));
-  const render = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const widths = head.map((_, i) => Math.max(...all.map((line) => (line[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const notes = reasons.map((reason, i) => `\n(${i + 1}) skipped: ${reason}`).join('');
-  return [render(head), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n') + notes;
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...lines.map(line)].join('\n') + notes;
 }

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: upstream, floor and proxy as separate processes, driven by one client in the
- * same run (DESIGN.md "Performance"). Prints a Markdown table and writes bench/results.json.
+ * same run (DESIGN.md "Performance"). Prints a Markdown table and writes bench/results.json. Then
+ * the auth rows (bench/auth-rows.ts): the same proxy signing for a SigV4 or OAuth upstream, against
+ * the same proxy without auth to the same server without the check, interleaved in the same rounds.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S | --requests N] [--filter TEXT] [--out FILE]
  */
@@ -8,10 +10,20 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
 import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
-import { type Governance, type ProxySetup, writeProxyConfig } from './proxy-config.ts';
-import { buildRow, type Round, type Row, type RowKey, rowName, skippedRow, table } from './report.ts';
+import { type Governance, writeProxyConfig } from './proxy-config.ts';
+import {
+  buildAuthRow,
+  buildRow,
+  type Round,
+  type Row,
+  type RowKey,
+  rowName,
+  skippedRow,
+  table,
+} from './report.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -37,6 +49,11 @@ if (!(rounds >= 1 && measuredSize > 0)) {
 const warmup: Stop = { durationMs: quick ? 100 : 300 };
 // The first rows would otherwise pay for the JIT of code paths the later rows find compiled.
 const firstWarmup: Stop = { durationMs: quick ? 200 : 1000 };
+// Auth rows start fresh processes and measure one era: by a count, as tiering goes by calls. Measured
+// here (2026-11-25): through a fresh proxy pair p50 falls from ~2 ms to steady ~0.7-0.85 ms over the
+// first ~3,500 calls, and the auth/no-auth gap from ~0.45 to ~0.15 ms; 1 s at c16 left it at ~0.45.
+// The same with --quick: the warm-up is about the fresh processes, not the length of the phases.
+const authWarmup: Stop = { requests: 5000 };
 
 const ERAS: Era[] = ['modern', 'legacy'];
 const CONCURRENCY = [1, 16];
@@ -47,6 +64,13 @@ const MAX_ERROR_RATE = 0.001;
 type Kind = 'direct' | 'floor' | 'proxied';
 const KINDS: Kind[] = ['direct', 'floor', 'proxied'];
 
+// Auth rows (issue "Upstream auth adapters", Performance): modern, concurrency 1, governance off.
+const AUTH_PAYLOADS = [200, 4096];
+/** `unauth`: the auth row's proxy config without `auth`, to the same server started `--auth none`. */
+type AuthTarget = Kind | 'unauth';
+const AUTH_TARGETS: AuthTarget[] = ['direct', 'floor', 'proxied', 'unauth'];
+const READY = { floor: /FLOOR LISTENING (\S+)/, proxy: /mcp-fed listening on (\S+)/ };
+
 const tmp = mkdtempSync(join(os.tmpdir(), 'mcp-fed-bench-'));
 const children: Child[] = [];
 const firstErrors = new Map<string, string>();
@@ -56,49 +80,9 @@ async function main(): Promise<number> {
   const loadBefore = os.loadavg()[0] ?? 0;
   // Other jobs on this 2-core machine are the largest source of noise; say so rather than hide it.
   if (loadBefore > 1) log(`load average ${loadBefore.toFixed(2)} before start: expect noisy figures`);
-  const upstream = await spawnChild(
-    'upstream',
-    ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
-    /LISTENING (\S+)/,
-  );
-  const floor = await spawnChild(
-    'floor',
-    ['--import', 'tsx', 'bench/floor.ts', '--upstream', upstream.url],
-    /FLOOR LISTENING (\S+)/,
-  );
-  log(`upstream ${upstream.url}, floor ${floor.url} (pid ${floor.pid}), logs in ${tmp}`);
-
   const rows: Row[] = [];
-  for (const governance of GOVERNANCE) {
-    const keys = rowKeys(governance);
-    if (keys.length === 0) continue;
-    const setup = writeProxyConfig(governance, upstream.url, tmp);
-    const proxy = await spawnChild(
-      `proxy-governance-${governance}`,
-      ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
-      /mcp-fed listening on (\S+)/,
-    ).catch((err: Error) => err);
-    // Only the governance rows may be skipped: a proxy that cannot serve the plain path is a broken run.
-    if (proxy instanceof Error && governance === 'off') throw proxy;
-    if (proxy instanceof Error) {
-      rows.push(...keys.map((k) => skippedRow(k, `proxy rejected the config: ${firstLine(proxy.message)}`)));
-      continue;
-    }
-    log(`proxy governance=${governance} ${proxy.url} (pid ${proxy.pid})`);
-    const targets: Record<Kind, Target> = {
-      direct: { url: upstream.url, tool: 'echo' },
-      floor: { url: floor.url, tool: 'echo' },
-      proxied: { url: proxy.url, tool: 'tools__echo' },
-    };
-    const unusable = governance === 'on' ? await probe(targets.proxied, setup) : undefined;
-    if (unusable) rows.push(...keys.map((k) => skippedRow(k, unusable)));
-    else {
-      for (const era of ERAS) await warm(targets, era, firstWarmup);
-      for (const key of keys)
-        rows.push(await measureRow(key, targets, { floor: floor.pid, proxied: proxy.pid }));
-    }
-    await proxy.stop();
-  }
+  if (GOVERNANCE.some((g) => rowKeys(g).length > 0)) rows.push(...(await measureProxyRows()));
+  for (const kind of AUTH_KINDS) rows.push(...(await measureAuthRows(kind)));
 
   const results = {
     machine: {
@@ -113,6 +97,7 @@ async function main(): Promise<number> {
       rounds,
       measured,
       warmup,
+      auth_warmup: authWarmup,
       load_average_1m: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
     },
     rows,
@@ -136,6 +121,58 @@ async function main(): Promise<number> {
   return 0;
 }
 
+/** The proxy rows: one upstream (tools-server), one floor, one proxy per governance level. */
+async function measureProxyRows(): Promise<Row[]> {
+  const upstream = await spawnChild(
+    'upstream',
+    ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
+    /LISTENING (\S+)/,
+  );
+  const floor = await spawnChild(
+    'floor',
+    ['--import', 'tsx', 'bench/floor.ts', '--upstream', upstream.url],
+    /FLOOR LISTENING (\S+)/,
+  );
+  log(`upstream ${upstream.url}, floor ${floor.url} (pid ${floor.pid}), logs in ${tmp}`);
+
+  const rows: Row[] = [];
+  for (const governance of GOVERNANCE) {
+    const keys = rowKeys(governance);
+    if (keys.length === 0) continue;
+    const setup = await writeProxyConfig(governance, upstream.url, tmp);
+    const proxy = await spawnChild(
+      `proxy-governance-${governance}`,
+      ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
+      /mcp-fed listening on (\S+)/,
+    ).catch((err: Error) => err);
+    // Only the governance rows may be skipped: a proxy that cannot serve the plain path is a broken run.
+    if (proxy instanceof Error && governance === 'off') throw proxy;
+    if (proxy instanceof Error) {
+      rows.push(...keys.map((k) => skippedRow(k, `proxy rejected the config: ${firstLine(proxy.message)}`)));
+      continue;
+    }
+    log(`proxy governance=${governance} ${proxy.url} (pid ${proxy.pid})`);
+    const targets: Record<Kind, Target> = {
+      direct: { url: upstream.url, tool: 'echo' },
+      floor: { url: floor.url, tool: 'echo' },
+      proxied: { url: proxy.url, tool: 'tools__echo', headers: setup.headers },
+    };
+    const unusable = governance === 'on' ? await probe(targets.proxied, setup.auditPath) : undefined;
+    if (unusable) rows.push(...keys.map((k) => skippedRow(k, unusable)));
+    else {
+      for (const era of ERAS) await warm(targets, era, firstWarmup);
+      for (const key of keys)
+        rows.push(await measureRow(key, targets, { floor: floor.pid, proxied: proxy.pid }));
+    }
+    await proxy.stop();
+    await setup.close();
+  }
+  // The auth rows start their own upstreams and floors: these would only idle beside them.
+  await floor.stop();
+  await upstream.stop();
+  return rows;
+}
+
 function rowKeys(governance: Governance): RowKey[] {
   const keys: RowKey[] = [];
   for (const era of ERAS)
@@ -149,7 +186,7 @@ function rowKeys(governance: Governance): RowKey[] {
  * A governance row is only worth a number when the hooks really run: a proxy that accepts the
  * config but ignores it would report "on" at the cost of "off".
  */
-async function probe(target: Target, setup: ProxySetup): Promise<string | undefined> {
+async function probe(target: Target, auditPath?: string): Promise<string | undefined> {
   for (const era of ERAS) {
     const client = new Client(target, era, 1);
     try {
@@ -163,18 +200,18 @@ async function probe(target: Target, setup: ProxySetup): Promise<string | undefi
       await client.close();
     }
   }
-  if (setup.auditPath) {
+  if (auditPath) {
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const audit = readText(setup.auditPath);
+    const audit = readText(auditPath);
     if (!audit.includes('tools__echo'))
       return 'proxy accepted the governance config but wrote no audit record (not enforced yet)';
   }
   return undefined;
 }
 
-async function warm(targets: Record<Kind, Target>, era: Era, stop: Stop): Promise<void> {
-  for (const kind of KINDS) {
-    const client = new Client(targets[kind], era, 16);
+async function warm(targets: Record<string, Target>, era: Era, stop: Stop): Promise<void> {
+  for (const target of Object.values(targets)) {
+    const client = new Client(target, era, 16);
     await client.open();
     await client.run(payload(200), stop);
     await client.close();
@@ -190,35 +227,144 @@ async function measureRow(
   targets: Record<Kind, Target>,
   pids: { floor: number; proxied: number },
 ): Promise<Row> {
-  const text = payload(key.payload_bytes);
-  const clients = Object.fromEntries(
-    KINDS.map((k) => [k, new Client(targets[k], key.era, key.concurrency)]),
-  ) as Record<Kind, Client>;
-  const measuredRounds: Record<Kind, Round[]> = { direct: [], floor: [], proxied: [] };
-  try {
-    for (const kind of KINDS) {
-      await clients[kind].open();
-      await clients[kind].run(text, warmup);
-    }
-    for (let r = 0; r < rounds; r++) {
-      for (let i = 0; i < KINDS.length; i++) {
-        const kind = KINDS[(r + i) % KINDS.length] as Kind;
-        const pid = kind === 'direct' ? undefined : pids[kind];
-        const cpuBefore = pid === undefined ? 0 : cpuMicros(pid);
-        const phase: PhaseResult = await clients[kind].run(text, measured);
-        const cpuUs = pid === undefined ? undefined : cpuMicros(pid) - cpuBefore;
-        measuredRounds[kind].push({ ...phase, cpuUs });
-        if (phase.firstError) firstErrors.set(`${kind} ${key.era}`, phase.firstError);
-      }
-    }
-  } finally {
-    await Promise.all(KINDS.map((k) => clients[k].close()));
-  }
+  const measuredRounds = await measureRounds(
+    key,
+    targets,
+    (r) => KINDS.map((_, i) => KINDS[(r + i) % KINDS.length] as Kind),
+    { floor: { hop: pids.floor }, proxied: { hop: pids.proxied } },
+  );
   const row = buildRow(key, measuredRounds.direct, measuredRounds.floor, measuredRounds.proxied);
   log(
     `${row.name}: added p50 ${row.added_p50_ms} ms (floor ${row.floor_added_p50_ms}), CPU ${row.hop_cpu_us_per_call}/${row.floor_cpu_us_per_call} µs, rps ratio ${row.throughput_ratio_vs_floor}, errors ${row.errors}`,
   );
   return row;
+}
+
+/**
+ * Warm-up per target, then `rounds` rounds in which every target runs one measured phase in the
+ * order `order(round)`. `pids[kind].hop` is the process whose CPU the phase is charged to (the
+ * floor or a proxy), `pids[kind].upstream` the upstream it reaches (auth rows).
+ */
+async function measureRounds<K extends string>(
+  key: RowKey,
+  targets: Record<K, Target>,
+  order: (round: number) => K[],
+  pids: Partial<Record<K, { hop: number; upstream?: number }>>,
+): Promise<Record<K, Round[]>> {
+  // Governance-on rows carry five PII values, so tokenization has work to do (issue 5, Performance).
+  const text = payload(key.payload_bytes, key.governance === 'on');
+  const kinds = Object.keys(targets) as K[];
+  const clients = Object.fromEntries(
+    kinds.map((k) => [k, new Client(targets[k], key.era, key.concurrency)]),
+  ) as Record<K, Client>;
+  const measuredRounds = Object.fromEntries(kinds.map((k) => [k, []])) as unknown as Record<K, Round[]>;
+  const cpu = (pid: number | undefined) => (pid === undefined ? 0 : cpuMicros(pid));
+  try {
+    for (const kind of kinds) {
+      await clients[kind].open();
+      await clients[kind].run(text, warmup);
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const kind of order(r)) {
+        const pid = pids[kind];
+        const cpuBefore = cpu(pid?.hop);
+        const upstreamBefore = cpu(pid?.upstream);
+        const phase: PhaseResult = await clients[kind].run(text, measured);
+        const cpuUs = pid === undefined ? undefined : cpu(pid.hop) - cpuBefore;
+        const upstreamCpuUs = pid?.upstream === undefined ? undefined : cpu(pid.upstream) - upstreamBefore;
+        measuredRounds[kind].push({ ...phase, cpuUs, ...(upstreamCpuUs !== undefined && { upstreamCpuUs }) });
+        const where = key.auth ? `${kind} ${key.era} auth-${key.auth}` : `${kind} ${key.era}`;
+        if (phase.firstError) firstErrors.set(where, phase.firstError);
+      }
+    }
+  } finally {
+    await Promise.all(kinds.map((k) => clients[k].close()));
+  }
+  return measuredRounds;
+}
+
+function authRowKeys(auth: AuthKind): RowKey[] {
+  const keys: RowKey[] = AUTH_PAYLOADS.map((payload_bytes) => ({
+    era: 'modern',
+    concurrency: 1,
+    governance: 'off',
+    payload_bytes,
+    auth,
+  }));
+  const filter = flags.filter;
+  return filter ? keys.filter((k) => rowName(k).includes(filter)) : keys;
+}
+
+/**
+ * The rows of one auth kind: the protected upstream and its `--auth none` twin (plus, for OAuth,
+ * the authorization server) from bench/auth-rows.ts, a floor in front of the twin, the proxy
+ * signing for the protected upstream and the same proxy config without auth in front of the twin.
+ * An auth row that cannot start or fails its calls is skipped with the reason, like a governance row.
+ */
+async function measureAuthRows(auth: AuthKind): Promise<Row[]> {
+  const keys = authRowKeys(auth);
+  if (keys.length === 0) return [];
+  // Before the row's processes start: the proxy's AWS chain and `${ENV}` secret, the upstreams' keys.
+  Object.assign(process.env, AUTH_BENCH_ENV);
+  const started: Child[] = [];
+  let setup: AuthRow | undefined;
+  try {
+    const spawn = async (name: string, config: string) => {
+      const child = await spawnChild(name, ['bin/mcp-fed.js', 'serve', '--config', config], READY.proxy);
+      started.push(child);
+      return child;
+    };
+    const row = await startAuthRow(auth, spawnChild, tmp);
+    setup = row;
+    const floor = await spawnChild(
+      `floor-auth-${auth}`,
+      ['--import', 'tsx', 'bench/floor.ts', '--upstream', row.direct.url],
+      READY.floor,
+    );
+    started.push(floor);
+    const proxy = await spawn(`proxy-auth-${auth}`, row.configPath);
+    const unauth = await spawn(`proxy-auth-${auth}-unauth`, row.unauthConfigPath);
+    log(
+      `auth ${auth}: protected ${row.protectedUrl}, reference ${row.direct.url}, proxy ${proxy.url} (pid ${proxy.pid}), unauth proxy ${unauth.url} (pid ${unauth.pid})`,
+    );
+    const tool = row.proxiedTool;
+    const targets: Record<AuthTarget, Target> = {
+      direct: row.direct,
+      floor: { url: floor.url, tool: row.direct.tool },
+      proxied: { url: proxy.url, tool },
+      unauth: { url: unauth.url, tool },
+    };
+    const unusable = (await probe(targets.proxied)) ?? (await probe(targets.unauth));
+    if (unusable) return keys.map((k) => skippedRow(k, `auth ${auth}: ${unusable}`));
+    // The first calls through the OAuth proxy fetch the token; the measured ones find it cached.
+    await warm(targets, 'modern', authWarmup);
+    const upstreamPid = (name: string) => row.pids[name];
+    const pids = {
+      floor: { hop: floor.pid },
+      proxied: { hop: proxy.pid, upstream: upstreamPid(`upstream-${auth}`) },
+      unauth: { hop: unauth.pid, upstream: upstreamPid(`upstream-${auth}-reference`) },
+    };
+    const rows: Row[] = [];
+    for (const key of keys) {
+      // Forward then backward (ABBA): proxied and unauth are always neighbours, each first in half the rounds.
+      const order = (r: number) => (r % 2 === 0 ? AUTH_TARGETS : [...AUTH_TARGETS].reverse());
+      const m = await measureRounds(key, targets, order, pids);
+      const built = buildAuthRow(key, m.direct, m.floor, m.proxied, m.unauth);
+      const up = built.upstream_cpu_us_per_call;
+      log(
+        `${built.name}: auth added p50 ${built.auth_added_p50_ms} ms (${built.proxied?.p50_ms} vs ${built.proxied_unauth?.p50_ms}), proxy CPU ${built.hop_cpu_us_per_call}/${built.unauth_cpu_us_per_call} µs, upstream CPU ${up?.auth}/${up?.unauth} µs, errors ${built.errors}`,
+      );
+      rows.push(built);
+    }
+    return rows;
+  } catch (err) {
+    const reason = `auth ${auth} row failed: ${firstLine((err as Error).message)}`;
+    log(reason);
+    return keys.map((k) => skippedRow(k, reason));
+  } finally {
+    for (const child of started.reverse()) await child.stop();
+    await setup?.stop();
+  }
 }
 
 async function spawnChild(name: string, args: string[], ready: RegExp): Promise<Child> {

@@ -1,14 +1,24 @@
-import { createServer, type Server as HttpServer } from 'node:http';
+import {
+  createServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import type { Redis } from 'ioredis';
 import type { Config } from './config/schema.ts';
-import { HookPipeline } from './hooks/pipeline.ts';
+import { buildGovernance, type Governance } from './hooks/build.ts';
+import type { Caller } from './hooks/pipeline.ts';
 import { adminRoutes } from './inbound/admin-routes.ts';
+import { InboundAuth } from './inbound/auth/index.ts';
 import { McpEndpoint } from './inbound/mcp-endpoint.ts';
 import type { Logger } from './log.ts';
 import { Federation } from './router/federation.ts';
 import { MemorySessionStore } from './session/memory-session-store.ts';
 import type { SessionStore } from './session/session-store.ts';
+import { createRedisClient } from './store/redis-client.ts';
+import { redisReady } from './store/redis-ready.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
 export interface App {
@@ -16,9 +26,11 @@ export interface App {
   federation: Federation;
   endpoint: McpEndpoint;
   metrics: Metrics;
+  governance: Governance;
   http: HttpServer;
   /** Listens on config.listen (or the given port/host); resolves with the MCP URL. */
   listen(port?: number, host?: string): Promise<string>;
+  /** Stops serving, ends sessions and upstreams, then flushes the audit log: no record is lost. */
   close(): Promise<void>;
 }
 
@@ -28,41 +40,69 @@ export interface AppOptions {
   upstreamWaitMs?: number;
 }
 
-/** Wires config → store, federation, endpoint and HTTP server. Nothing listens until `listen()`. */
+/** Wires config → store, governance, federation, inbound auth, endpoint and HTTP server. Nothing listens until `listen()`. */
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
   const { log } = opts;
   const metrics = new Metrics(config.metrics.perCaller);
+  const redis: Redis | undefined =
+    config.store.kind === 'redis' ? createRedisClient(config.store) : undefined;
+  // ioredis reports a dead Redis on every reconnect attempt; requests fail closed meanwhile (503).
+  redis?.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
   const store: SessionStore = new MemorySessionStore();
-  const federation = new Federation(config, log, metrics, new HookPipeline());
+  const governance = await buildGovernance(config, { metrics, log, redis });
+  const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
+  for (const observer of governance.observers) federation.observe(observer);
   const endpoint = new McpEndpoint(federation, store, config, log);
-  const admin = getRequestListener(adminRoutes(federation, metrics, { storeReady: async () => true }).fetch);
+  const auth = new InboundAuth(config.inbound.auth, config.listen.path);
+  const admin = getRequestListener(
+    adminRoutes(federation, metrics, { storeReady: () => governance.ready() }).fetch,
+  );
   const mcpPath = config.listen.path;
+
+  const serveMcp = (req: IncomingMessage, res: ServerResponse, caller: Caller) =>
+    endpoint.handle(req, res, caller).catch((err: Error) => {
+      log.error({ err: err.message }, 'request failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }),
+      );
+    });
 
   const http = createServer((req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path === mcpPath) {
-      endpoint.handle(req, res).catch((err: Error) => {
-        log.error({ err: err.message }, 'request failed');
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(
-          JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'Internal error' } }),
-        );
-      });
-    } else {
+      // Who the caller is comes first: the endpoint, sessions and hooks only ever see an authenticated caller.
+      const outcome = auth.authenticate(req);
+      if (!(outcome instanceof Promise)) {
+        if (outcome.ok) void serveMcp(req, res, outcome.caller);
+        else auth.reject(req, res, outcome);
+        return;
+      }
+      outcome.then(
+        (o) => (o.ok ? serveMcp(req, res, o.caller) : auth.reject(req, res, o)),
+        (err: Error) => {
+          log.error({ err: err.message }, 'inbound auth failed');
+          auth.reject(req, res, { ok: false, reason: 'unavailable', description: 'authentication failed' });
+        },
+      );
+    } else if (!auth.serveMetadata(req, res, path)) {
       void admin(req, res);
     }
   });
   http.keepAliveTimeout = 65_000;
 
-  await federation.start(opts.upstreamWaitMs ?? 5_000);
+  const waitMs = opts.upstreamWaitMs ?? 5_000;
+  await Promise.all([federation.start(waitMs), redis && redisReady(redis, waitMs)]);
 
+  let closing: Promise<void> | undefined;
   return {
     config,
     federation,
     endpoint,
     metrics,
+    governance,
     http,
     listen(port = config.listen.port, host = config.listen.host) {
       return new Promise((resolve, reject) => {
@@ -74,12 +114,18 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         });
       });
     },
-    async close() {
-      http.closeAllConnections?.();
-      await new Promise<void>((r) => http.close(() => r()));
-      await endpoint.close();
-      await federation.close();
-      await store.close();
+    close() {
+      closing ??= (async () => {
+        http.closeAllConnections?.();
+        await new Promise<void>((r) => http.close(() => r()));
+        await endpoint.close();
+        await federation.close();
+        await store.close();
+        // After every call has ended, so the audit log holds them all.
+        await governance.close();
+        if (redis) await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
     },
   };
 }

@@ -171,6 +171,26 @@ export class Catalog {
   }
 
   /**
+   * A name for a resource URI that is safe to log, audit and use as a metric label, public and upstream
+   * side: the URI itself when it is a listed resource, else the template it matches (a URI expanded from
+   * a template carries values, possibly personal ones). Undefined when neither applies.
+   */
+  resourceLabel(uri: string): { public: string; upstream: string } | undefined {
+    const listed = this.resourceRoutes.get(uri);
+    if (listed) return { public: uri, upstream: listed.name };
+    const routed = parseRoutedUri(uri);
+    if (routed) {
+      const upstream = this.upstreamsByName.get(routed.upstream);
+      const template =
+        upstream && this.routedTemplates.get(upstream)?.find((t) => t.match(routed.uri) !== null);
+      if (!upstream || !template) return undefined;
+      return { public: routedUri(upstream.name, template.toString()), upstream: template.toString() };
+    }
+    const match = this.templateRoutes.find((t) => t.template.match(uri) !== null);
+    return match ? { public: match.raw, upstream: match.raw } : undefined;
+  }
+
+  /**
    * Finds the upstream for a resource URI: a listed URI, an explicitly routed `mcp-fed://` URI, or
    * the one upstream whose template matches. Ambiguous matches resolve to nothing rather than guess.
    */

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ProxyError } from '../errors.ts';
 import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
@@ -103,18 +104,27 @@ export class FastPath {
       };
     }
     let reply: string;
+    let status = 200;
+    const headers: Record<string, string | number> = { 'content-type': 'application/json' };
     try {
       const result = await this.fed.call(msg.method as CallMethod, params, ctx, io);
       reply = JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
     } catch (err) {
       if (ac.signal.aborted || res.destroyed) return;
       reply = JSON.stringify({ jsonrpc: '2.0', id, error: rpcErrorOf(err) });
+      // STORE_UNAVAILABLE answers the whole HTTP request with 503 + Retry-After (DESIGN.md, "HTTP surface").
+      if (err instanceof ProxyError && err.httpStatus !== 200) {
+        status = err.httpStatus;
+        const wait = err.data.retryAfterMs;
+        if (typeof wait === 'number') headers['retry-after'] = Math.max(1, Math.ceil(wait / 1000));
+      }
     }
     if (res.writableEnded || res.destroyed) return;
     if (streaming) {
       res.end(`event: message\ndata: ${reply}\n\n`);
     } else {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(reply) });
+      headers['content-length'] = Buffer.byteLength(reply);
+      res.writeHead(status, headers);
       res.end(reply);
     }
   }

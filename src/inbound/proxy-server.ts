@@ -65,7 +65,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     instructions: fed.instructions(),
   });
   const list = (kind: ListKind) => async (req: { params?: { cursor?: string } }) =>
-    guard(async () => fed.list(kind, req.params?.cursor) as never);
+    guard(async () => fed.list(kind, req.params?.cursor, down.caller) as never);
   server.setRequestHandler('tools/list', list('tools'));
   server.setRequestHandler('prompts/list', list('prompts'));
   server.setRequestHandler('resources/list', list('resources'));
@@ -99,6 +99,11 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     server.setRequestHandler('resources/subscribe', async (req) =>
       guard(async () => {
         if (down.subscriptions?.has(req.params.uri)) return {};
+        // A resource the caller may not read is one it cannot follow either (and, as in lists, does not exist for it).
+        if (!fed.allowed(down.caller, req.params.uri))
+          throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${req.params.uri}`, {
+            uri: req.params.uri,
+          });
         await fed.subscription('resources/subscribe', req.params.uri);
         down.subscriptions?.add(req.params.uri);
         return {};

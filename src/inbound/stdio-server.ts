@@ -1,9 +1,11 @@
 import type { Server } from '@modelcontextprotocol/server';
 import { serveStdio as sdkServeStdio } from '@modelcontextprotocol/server/stdio';
 import type { Config } from '../config/schema.ts';
-import { HookPipeline } from '../hooks/pipeline.ts';
+import { buildGovernance } from '../hooks/build.ts';
 import type { Logger } from '../log.ts';
 import { Federation } from '../router/federation.ts';
+import { createRedisClient } from '../store/redis-client.ts';
+import { redisReady } from '../store/redis-ready.ts';
 import { Metrics } from '../telemetry/metrics.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { ANONYMOUS } from './request-context.ts';
@@ -26,8 +28,14 @@ export async function serveStdio(config: Config, log: Logger): Promise<StdioHand
     process.stdin.once('end', resolve);
     process.stdin.once('close', resolve);
   });
-  const fed = new Federation(config, log, new Metrics(false), new HookPipeline());
-  await fed.start(5_000);
+  const metrics = new Metrics(false);
+  const redis = config.store.kind === 'redis' ? createRedisClient(config.store) : undefined;
+  redis?.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
+  // The local client is the caller "anonymous" (stdio has no credentials); ACL and rate limits apply to it.
+  const governance = await buildGovernance(config, { metrics, log, redis, stdoutIsProtocol: true });
+  const fed = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
+  for (const observer of governance.observers) fed.observe(observer);
+  await Promise.all([fed.start(5_000), redis && redisReady(redis, 5_000)]);
   const servers = new Set<Server>();
   fed.onChange((e) => {
     for (const s of servers) {
@@ -47,6 +55,8 @@ export async function serveStdio(config: Config, log: Logger): Promise<StdioHand
     async close() {
       await handle.close();
       await fed.close();
+      await governance.close();
+      if (redis) await redis.quit().catch(() => redis.disconnect());
     },
   };
 }

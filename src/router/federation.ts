@@ -2,13 +2,22 @@ import type { ServerCapabilities } from '@modelcontextprotocol/server';
 import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
 import type { Config } from '../config/schema.ts';
-import { ProxyError } from '../errors.ts';
-import { type CallContext, type CallMethod, HookPipeline, type McpCall } from '../hooks/pipeline.ts';
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { AccessFilter } from '../hooks/acl.ts';
+import {
+  type CallContext,
+  type Caller,
+  type CallMethod,
+  HookPipeline,
+  type McpCall,
+} from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
 import { upstreamParams } from './meta.ts';
+import { VisibleLists } from './visible-lists.ts';
 
 export type ChangeEvent =
   | { kind: 'tools' | 'prompts' | 'resources' }
@@ -24,15 +33,21 @@ export interface CallIO {
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
 }
 
-/** Observes every governed call once it ends (audit, metrics); issue 5 adds the audit sink here. */
+/** Observes every governed call once it ends (the audit log). Runs on the hot path: keep it cheap. */
 export type CallObserver = (call: CallRecord) => void;
 
 export interface CallRecord {
   ctx: CallContext;
   method: CallMethod;
-  publicName: string;
+  /**
+   * Public tool or prompt name (as sent, when unknown); for resources/read the listed URI or the public
+   * template it matched (never a URI expanded with values), null when it matched neither.
+   */
+  publicName: string | null;
   upstream: string | null;
+  /** The same on the upstream's side. */
   upstreamName: string | null;
+  /** The arguments as received (prompts, tools) or the URI (resources), before any hook: never log it. */
   argumentsValue: unknown;
   totalMs: number;
   upstreamMs: number;
@@ -57,6 +72,10 @@ export class Federation {
   readonly catalog: Catalog;
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly observers: CallObserver[] = [];
+  private readonly visibleLists: VisibleLists | undefined;
+  /** Calls not yet finished, so close() can wait for their observers (the audit log) to see them. */
+  private inflight = 0;
+  private drained: (() => void) | undefined;
   /**
    * The version list cursors carry, one per merged list, bumped only when that list really changed.
    * (The catalog's own version moves on every rebuild, periodic re-lists included, which made every
@@ -74,8 +93,11 @@ export class Federation {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     readonly hooks = new HookPipeline(),
+    /** Per-caller visibility (the ACL): lists show, and completion reaches, only what it allows. */
+    private readonly access?: AccessFilter,
   ) {
     this.catalog = new Catalog(config.namespace, log);
+    this.visibleLists = access ? new VisibleLists(access) : undefined;
     this.upstreams = config.upstreams.map(
       (u) =>
         new Upstream(
@@ -170,9 +192,10 @@ export class Federation {
     return parts.length ? parts.join('\n\n') : undefined;
   }
 
-  /** A page of one merged list, with the cache hints DESIGN.md asks for. */
-  list(kind: ListKind, cursor: string | undefined): Record<string, unknown> {
-    const items = this.catalog[kind] as unknown[];
+  /** A page of one merged list, as `caller` may see it, with the cache hints DESIGN.md asks for. */
+  list(kind: ListKind, cursor: string | undefined, caller?: Caller): Record<string, unknown> {
+    const all = this.catalog[kind] as unknown[];
+    const items = this.visibleLists && caller ? this.visibleLists.items(kind, all, caller) : all;
     const { page, nextCursor } = paginate(items, kind, this.listVersions[kind], cursor, PAGE_SIZE);
     this.metrics.catalogCache.inc({ result: 'hit' });
     const result: Record<string, unknown> = { [RESULT_PAGE_KEYS[kind]]: page };
@@ -181,6 +204,11 @@ export class Federation {
     result.ttlMs = hints.ttlMs;
     result.cacheScope = hints.cacheScope;
     return result;
+  }
+
+  /** Whether `caller` may use the entry with this public name (tools, prompts) or URI (resources). */
+  allowed(caller: Caller, name: string): boolean {
+    return this.access ? this.access(caller, name) : true;
   }
 
   private cacheHints(): { ttlMs: number; cacheScope: 'public' | 'private' } {
@@ -217,6 +245,7 @@ export class Federation {
   /** Forwards tools/call, prompts/get or resources/read through the hooks to the owning upstream. */
   async call(method: CallMethod, params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
     const t0 = performance.now();
+    this.inflight++;
     let upstreamMs = 0;
     let route: Route | undefined;
     let status: CallRecord['result'] = 'error';
@@ -263,6 +292,7 @@ export class Federation {
         upstreamStatus = 200;
       } catch (err) {
         ctx.decision = ctx.decision === 'allow' ? 'upstream_error' : ctx.decision;
+        upstreamStatus = upstreamStatusOf(err);
         throw err;
       } finally {
         upstreamMs = performance.now() - u0;
@@ -273,19 +303,24 @@ export class Federation {
       return result;
     } finally {
       const totalMs = performance.now() - t0;
-      const publicName = String(params[method === 'resources/read' ? 'uri' : 'name'] ?? '');
+      const names = this.labels(method, params, route);
       const upstreamName = route?.upstream.name ?? '';
-      this.metrics.record(method, route ? publicName : '', upstreamName, status, ctx.caller.id);
+      this.metrics.record(method, route ? (names.public ?? '') : '', upstreamName, status, ctx.caller.id);
       this.metrics.decision(ctx.decision);
       if (route)
-        this.metrics.latency(publicName, upstreamName, (totalMs - upstreamMs) / 1000, upstreamMs / 1000);
+        this.metrics.latency(
+          names.public ?? '',
+          upstreamName,
+          (totalMs - upstreamMs) / 1000,
+          upstreamMs / 1000,
+        );
       if (this.observers.length) {
         const record: CallRecord = {
           ctx,
           method,
-          publicName,
+          publicName: names.public,
           upstream: route?.upstream.name ?? null,
-          upstreamName: route?.name ?? null,
+          upstreamName: names.upstream,
           argumentsValue:
             method === 'tools/call'
               ? params.arguments
@@ -299,7 +334,26 @@ export class Federation {
         };
         for (const o of this.observers) o(record);
       }
+      if (--this.inflight === 0) this.drained?.();
     }
+  }
+
+  /**
+   * Names of a call for metrics and the audit record. Tool and prompt names are the catalog's (or what
+   * an unknown call sent); a resource URI only when listed, else its template (see Catalog.resourceLabel).
+   */
+  private labels(
+    method: CallMethod,
+    params: Record<string, unknown>,
+    route: Route | undefined,
+  ): { public: string | null; upstream: string | null } {
+    if (method === 'resources/read') {
+      const label =
+        route && typeof params.uri === 'string' ? this.catalog.resourceLabel(params.uri) : undefined;
+      return { public: label?.public ?? null, upstream: label?.upstream ?? null };
+    }
+    const name = params.name;
+    return { public: typeof name === 'string' ? name.slice(0, 256) : null, upstream: route?.name ?? null };
   }
 
   /** resources/read contents name their URI; give back the public form the client asked with. */
@@ -329,6 +383,12 @@ export class Federation {
       route = this.catalog.resolveTemplateOwner(ref.uri);
       if (route) nextRef = { ...ref, uri: route.name };
     }
+    if (
+      route &&
+      ctx.caller &&
+      !this.allowed(ctx.caller, ref?.type === 'ref/prompt' ? String(ref.name) : String(ref?.uri))
+    )
+      route = undefined;
     if (!route || !nextRef) {
       throw new ProxyError(
         'UNKNOWN_PROMPT',
@@ -394,9 +454,26 @@ export class Federation {
     );
   }
 
-  async close(): Promise<void> {
+  /** Closes the upstreams, then waits (briefly) for the calls they were serving to finish and be observed. */
+  async close(drainMs = 2_000): Promise<void> {
     await Promise.all(this.upstreams.map((u) => u.close()));
+    if (this.inflight === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
+}
+
+/** The upstream's HTTP status when it answered with one; null when no HTTP answer came (or for JSON-RPC errors: 200). */
+function upstreamStatusOf(err: unknown): number | null {
+  if (err instanceof UpstreamHttpError) return err.status;
+  if (err instanceof UpstreamRpcError) return 200;
+  const status = err instanceof ProxyError ? err.data.status : undefined;
+  return typeof status === 'number' ? status : null;
 }
 
 function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {

@@ -13,7 +13,12 @@ export async function startProxy(
   raw: Record<string, unknown>,
   upstreamWaitMs = 10_000,
 ): Promise<{ app: App; url: string }> {
-  const parsed = parseConfig({ listen: { host: '127.0.0.1', port: 0, path: '/mcp' }, ...raw });
+  // Audit records would go to stdout (the default sink) and interleave with the test reporter's output.
+  const parsed = parseConfig({
+    listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
+    audit: { sink: 'off' },
+    ...raw,
+  });
   if (!parsed.ok) throw new Error(`bad test config: ${JSON.stringify(parsed.problems)}`);
   const app = await createApp(parsed.config, { log: silentLogger, upstreamWaitMs });
   const url = await app.listen(0, '127.0.0.1');

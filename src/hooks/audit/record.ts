@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { CallRecord } from '../../router/federation.ts';
+
+/** The policy decisions an audit record may carry (DESIGN.md, "Audit record"). */
+export const DECISIONS = [
+  'allow',
+  'deny_acl',
+  'rate_limited',
+  'pii_blocked',
+  'hop_limit',
+  'unknown_tool',
+  'upstream_error',
+] as const;
+export type PolicyDecision = (typeof DECISIONS)[number];
+const KNOWN = new Set<string>(DECISIONS);
+
+/** One line of the audit log: exactly DESIGN.md's fields, in its order. */
+export interface AuditRecord {
+  request_id: string;
+  timestamp: string;
+  caller_identity: string;
+  tool_name: string | null;
+  upstream: string | null;
+  upstream_tool: string | null;
+  pre_transform_hash: string;
+  latency_ms: number;
+  upstream_latency_ms: number;
+  added_latency_ms: number;
+  upstream_status: number | null;
+  result_status: 'ok' | 'tool_error' | 'error';
+  policy_decision: PolicyDecision;
+  redaction_tokens_ids: string[];
+  trace_id: string | null;
+  hops: number;
+}
+
+const ms = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * Builds the record of a finished call; runs in the buffered writer, off the request's path. The
+ * arguments are only ever hashed: sha256 (hex) of their JSON as received, before any hook (`{}` when
+ * the call had none), so an auditor holding the original request can prove what was sent without the
+ * log holding a value. `endedAt` is the epoch ms at which the call ended; `timestamp` is its start.
+ */
+export function auditRecord(rec: CallRecord, endedAt: number): AuditRecord {
+  const ctx = rec.ctx;
+  const called = rec.upstreamStatus !== null || rec.upstreamMs > 0;
+  const upstreamMs = called ? rec.upstreamMs : 0;
+  return {
+    request_id: ctx.requestId,
+    timestamp: new Date(Math.round(endedAt - rec.totalMs)).toISOString(),
+    caller_identity: ctx.caller.id,
+    tool_name: rec.publicName,
+    upstream: rec.upstream,
+    upstream_tool: rec.upstreamName,
+    pre_transform_hash: createHash('sha256')
+      .update(JSON.stringify(rec.argumentsValue ?? {}))
+      .digest('hex'),
+    latency_ms: ms(rec.totalMs),
+    upstream_latency_ms: ms(upstreamMs),
+    added_latency_ms: ms(Math.max(0, rec.totalMs - upstreamMs)),
+    upstream_status: rec.upstreamStatus,
+    result_status: rec.result,
+    policy_decision: decisionOf(ctx.decision, rec.result),
+    redaction_tokens_ids: [...ctx.tokenIds],
+    trace_id: traceIdOf(ctx.traceparent),
+    hops: ctx.hops,
+  };
+}
+
+/**
+ * Decisions hooks use that DESIGN.md's list has no name for, recorded as the policy that failed closed:
+ * the PII vault being unreachable blocks the call in the PII policy (metrics keep the finer name).
+ */
+const ALIASES: Record<string, PolicyDecision> = { store_unavailable: 'pii_blocked' };
+
+/** A hook's decision, held to the documented set (a new hook's own word must not break consumers). */
+function decisionOf(decision: string, result: AuditRecord['result_status']): PolicyDecision {
+  if (KNOWN.has(decision)) return decision as PolicyDecision;
+  return ALIASES[decision] ?? (result === 'error' ? 'upstream_error' : 'allow');
+}
+
+/** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
+function traceIdOf(traceparent: string | undefined): string | null {
+  if (!traceparent) return null;
+  const id = traceparent.split('-')[1];
+  return id && /^[0-9a-f]{32}$/.test(id) && !/^0+$/.test(id) ? id : null;
+}

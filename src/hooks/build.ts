@@ -1,0 +1,94 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { CallObserver } from '../router/federation.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import { type AccessFilter, Acl, aclHook } from './acl.ts';
+import { createAuditLog } from './audit/index.ts';
+import { loadPiiHooks } from './pii-loader.ts';
+import { HookPipeline, type PostHook, type PreHook } from './pipeline.ts';
+import { MemoryWindowStore, RedisWindowStore, rateLimitHook, type WindowStore } from './rate-limit/index.ts';
+
+/** Everything governance adds to the request path, built once per process from the config. */
+export interface Governance {
+  pipeline: HookPipeline;
+  /** Call observers for Federation.observe (the audit log). */
+  observers: CallObserver[];
+  /** Per-caller visibility for Federation.list; undefined when no ACL rule exists. */
+  aclFilter: AccessFilter | undefined;
+  /** Flushes the audit log and releases what governance opened (not the shared Redis client). */
+  close(): Promise<void>;
+  /** Whether the store governance depends on answers (/readyz). */
+  ready(): Promise<boolean>;
+}
+
+export interface GovernanceDeps {
+  metrics: Metrics;
+  log: Logger;
+  /** The process's one Redis client, when `store.kind` is redis. */
+  redis?: Redis;
+  /** `mcp-fed stdio`: stdout is the protocol, so no audit record may go there. */
+  stdoutIsProtocol?: boolean;
+}
+
+const PING_TIMEOUT_MS = 1_000;
+
+/**
+ * Assembles the hook pipeline in its fixed order, pre: ACL (cheapest, and a denied call must not
+ * count against a rate limit), rate limit, PII; post: PII. The audit log observes every call,
+ * denied ones included.
+ */
+export async function buildGovernance(config: Config, deps: GovernanceDeps): Promise<Governance> {
+  const { log, metrics, redis } = deps;
+  if (config.store.kind === 'redis' && !redis) throw new Error('store.kind redis needs a Redis client');
+  const pre: PreHook[] = [];
+  const post: PostHook[] = [];
+  const closers: (() => Promise<void>)[] = [];
+
+  const acl = new Acl(config.policies.acl);
+  if (acl.active) pre.push(aclHook(acl));
+
+  if (config.policies.rateLimits.length > 0) {
+    const store: WindowStore = redis ? new RedisWindowStore(redis) : new MemoryWindowStore();
+    const keyPrefix = config.store.kind === 'redis' ? config.store.keyPrefix : '';
+    pre.push(rateLimitHook(config.policies.rateLimits, store, { keyPrefix, log }));
+    closers.push(() => store.close());
+  }
+
+  const pii = await loadPiiHooks(config, { metrics, log, redis });
+  if (pii) {
+    pre.push(pii.pre);
+    if (pii.post) post.push(pii.post);
+    closers.push(pii.close);
+  }
+
+  const audit = createAuditLog(config.audit, { log, stdoutIsProtocol: deps.stdoutIsProtocol });
+  const observers: CallObserver[] = audit ? [audit.observe] : [];
+
+  return {
+    pipeline: new HookPipeline(pre, post),
+    observers,
+    aclFilter: acl.active ? acl.filter : undefined,
+    async close() {
+      // The audit log last: hooks closing may still finish calls that it must record.
+      await Promise.allSettled(closers.map((c) => c()));
+      await audit?.close();
+    },
+    async ready() {
+      if (!redis) return true;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS);
+      });
+      const ping = redis.ping().then(
+        (r) => r === 'PONG',
+        () => false,
+      );
+      try {
+        return await Promise.race([ping, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

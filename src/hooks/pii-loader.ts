@@ -1,0 +1,49 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
+import type { PostHook, PreHook } from './pipeline.ts';
+
+interface PiiHooks {
+  pre: PreHook;
+  post?: PostHook;
+}
+
+interface PiiModule {
+  createPiiHooks?: (
+    config: Config['pii'],
+    deps: { vault: unknown; metrics: Metrics; log: Logger },
+  ) => PiiHooks | undefined;
+}
+
+interface VaultModule {
+  createVault?: (config: Config, redis?: Redis) => unknown;
+}
+
+/**
+ * The PII hooks (src/hooks/pii/), loaded only when `pii.mode` is not off. The module's contract:
+ * `createPiiHooks(config.pii, { vault, metrics, log })` and `createVault(config, redis?)` in vault.ts.
+ * A build without them refuses to start rather than forward arguments it was told to protect.
+ */
+export async function loadPiiHooks(
+  config: Config,
+  deps: { metrics: Metrics; log: Logger; redis?: Redis },
+): Promise<(PiiHooks & { close(): Promise<void> }) | undefined> {
+  if (config.pii.mode === 'off') return undefined;
+  const pii = (await import(new URL('./pii/index.ts', import.meta.url).href)) as PiiModule;
+  const vaultModule = (await import(new URL('./pii/vault.ts', import.meta.url).href).catch(
+    () => ({}),
+  )) as VaultModule;
+  if (typeof pii.createPiiHooks !== 'function' || typeof vaultModule.createVault !== 'function')
+    throw new Error(`pii.mode "${config.pii.mode}" needs the PII hooks, which this build does not have`);
+  const vault = await vaultModule.createVault(config, deps.redis);
+  const hooks = pii.createPiiHooks(config.pii, { vault, metrics: deps.metrics, log: deps.log });
+  if (!hooks) return undefined;
+  const closable = vault as { close?: () => Promise<void> | void };
+  return {
+    ...hooks,
+    close: async () => {
+      await closable.close?.();
+    },
+  };
+}

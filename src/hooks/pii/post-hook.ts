@@ -1,0 +1,101 @@
+import type { PiiConfig, PiiEntity } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { Outcome, PostHook } from '../pipeline.ts';
+import type { Detector } from './detect.ts';
+import { rewriter, type TokenMetrics, VAULT_DOWN_DECISION, vaultDown } from './rewrite.ts';
+import { tokenSpans } from './tokens.ts';
+import type { TokenVault, VaultEntry } from './vault.ts';
+import { forEachString, mapStrings, TooDeepError } from './walk.ts';
+
+type Result = Record<string, unknown>;
+const PASS: Outcome<Result> = { kind: 'pass' };
+
+/**
+ * Tokens minted for PII an upstream returned (`responses: tokenize`) live in a scope of their own:
+ * the caller can join on them, but no later result ever turns them back into the value for it.
+ */
+export const responseScope = (caller: string) => `${caller}\0upstream`;
+
+export interface PostDeps {
+  vault: TokenVault;
+  log: Logger;
+  detect: Detector;
+  tokens: TokenMetrics;
+}
+
+/**
+ * After the upstream: tokens of the caller's own scope become its values again (text, structured
+ * content, embedded resources, prompt messages, resource contents: every string of the result);
+ * a token of another scope, or one that expired, stays a token. PII the upstream itself returned is
+ * masked or tokenized per `pii.responses`; the caller's restored values are not scanned again.
+ */
+export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
+  const { vault, log, detect, tokens } = deps;
+  const detokenize = pii.mode === 'tokenize' && pii.detokenizeResponses;
+  return {
+    name: 'pii',
+    async after(_call, result, ctx) {
+      try {
+        let values = new Map<string, string>();
+        if (detokenize) {
+          const ids = new Set<string>();
+          forEachString(result, (s) => {
+            for (const t of tokenSpans(s)) ids.add(t.id);
+          });
+          if (ids.size > 0) {
+            try {
+              values = await vault.get(ctx.caller.id, [...ids]);
+            } catch (err) {
+              log.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'PII vault read failed');
+              const error = vaultDown('the result cannot be given back with your values');
+              return { kind: 'reject', error, decision: VAULT_DOWN_DECISION };
+            }
+          }
+        }
+        const entries = new Map<string, VaultEntry>();
+        const entities = new Set<PiiEntity>();
+        const scope = responseScope(ctx.caller.id);
+        const scan =
+          pii.responses === 'off'
+            ? (s: string) => s
+            : rewriter(
+                detect,
+                pii.responses === 'tokenize' ? { tokenize: true, vault, scope } : { tokenize: false },
+                entries,
+                entities,
+              );
+        const next = mapStrings(result, (s) => {
+          const spans = values.size > 0 ? tokenSpans(s) : [];
+          if (spans.length === 0) return scan(s);
+          let out = '';
+          let last = 0;
+          for (const t of spans) {
+            out += scan(s.slice(last, t.start)) + (values.get(t.id) ?? s.slice(t.start, t.end));
+            last = t.end;
+          }
+          return out + scan(s.slice(last));
+        }) as Result;
+        if (entries.size > 0) {
+          const list = [...entries.values()];
+          try {
+            tokens.count(list, await vault.put(scope, list, pii.tokenTtlSeconds));
+          } catch (err) {
+            log.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'PII vault write failed');
+            const error = vaultDown('the result cannot be tokenized');
+            return { kind: 'reject', error, decision: VAULT_DOWN_DECISION };
+          }
+          for (const id of entries.keys()) if (!ctx.tokenIds.includes(id)) ctx.tokenIds.push(id);
+        }
+        return next === result ? PASS : { kind: 'mutate', value: next };
+      } catch (err) {
+        if (!(err instanceof TooDeepError)) throw err;
+        const error = new ProxyError(
+          'UPSTREAM_ERROR',
+          `the upstream result ${err.message}: it cannot be checked for PII`,
+        );
+        return { kind: 'reject', error, decision: 'pii_blocked' };
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import type { PiiConfig, PiiEntity } from '../../config/schema.ts';
+import { ProxyError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { McpCall, Outcome, PreHook } from '../pipeline.ts';
+import type { Detector } from './detect.ts';
+import { rewriter, type TokenMetrics, VAULT_DOWN_DECISION, vaultDown } from './rewrite.ts';
+import type { TokenVault, VaultEntry } from './vault.ts';
+import { mapStrings, TooDeepError } from './walk.ts';
+
+const PASS: Outcome<McpCall> = { kind: 'pass' };
+
+export interface PreDeps {
+  vault: TokenVault;
+  log: Logger;
+  detect: Detector;
+  tokens: TokenMetrics;
+}
+
+/**
+ * Before the upstream: every string of tools/call and prompts/get arguments (keys too, nested at any
+ * depth) and the URI of resources/read is scanned; findings are tokenized, masked, or the call is
+ * refused. With tokenize, the vault write must succeed first: raw PII never goes upstream.
+ */
+export function createPiiPreHook(pii: PiiConfig, deps: PreDeps): PreHook {
+  const { vault, log, detect, tokens } = deps;
+  return {
+    name: 'pii',
+    async before(call, ctx) {
+      const key = call.method === 'resources/read' ? 'uri' : 'arguments';
+      const target = call.params[key];
+      if (target === undefined || target === null) return PASS;
+      const scope = ctx.caller.id;
+      const entries = new Map<string, VaultEntry>();
+      const entities = new Set<PiiEntity>();
+      const how =
+        pii.mode === 'tokenize' ? { tokenize: true as const, vault, scope } : { tokenize: false as const };
+      let next: unknown;
+      try {
+        next = mapStrings(target, rewriter(detect, how, entries, entities));
+      } catch (err) {
+        if (!(err instanceof TooDeepError)) throw err;
+        const error = new ProxyError(
+          'INVALID_REQUEST',
+          `${key} ${err.message}: it cannot be checked for PII`,
+        );
+        return { kind: 'reject', error, decision: 'pii_blocked' };
+      }
+      if (next === target) return PASS;
+      if (pii.mode === 'block') {
+        const found = [...entities];
+        const error = new ProxyError(
+          'PII_BLOCKED',
+          `the ${key === 'uri' ? 'resource URI' : 'arguments'} contain personal data (${found.join(', ')}), which this proxy does not forward`,
+          { entities: found },
+        );
+        return { kind: 'reject', error, decision: 'pii_blocked' };
+      }
+      if (entries.size > 0) {
+        const list = [...entries.values()];
+        let hits: boolean[];
+        try {
+          hits = await vault.put(scope, list, pii.tokenTtlSeconds);
+        } catch (err) {
+          log.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'PII vault write failed');
+          return {
+            kind: 'reject',
+            error: vaultDown('the call was not forwarded'),
+            decision: VAULT_DOWN_DECISION,
+          };
+        }
+        tokens.count(list, hits);
+        for (const id of entries.keys()) if (!ctx.tokenIds.includes(id)) ctx.tokenIds.push(id);
+      }
+      return { kind: 'mutate', value: { ...call, params: { ...call.params, [key]: next } } };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { AccessFilter } from '../hooks/acl.ts';
+import type { Caller } from '../hooks/pipeline.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
+
+const MAX_CALLERS = 1_000;
+
+/**
+ * Merged lists as each caller may see them (a caller never sees what it may not call). Filtered lists
+ * are memoised per catalog list, whose array a rebuild replaces (dropping the old entries with it), and
+ * per caller identity, so paging and repeated lists filter once.
+ */
+export class VisibleLists {
+  private readonly memo = new WeakMap<readonly unknown[], Map<string, unknown[]>>();
+
+  constructor(private readonly access: AccessFilter) {}
+
+  items(kind: ListKind, items: readonly unknown[], caller: Caller): readonly unknown[] {
+    let perCaller = this.memo.get(items);
+    if (!perCaller) {
+      perCaller = new Map();
+      this.memo.set(items, perCaller);
+    }
+    const key = `${caller.id}\0${caller.groups.join('\0')}`;
+    let filtered = perCaller.get(key);
+    if (!filtered) {
+      filtered = items.filter((item) => this.access(caller, entryName(kind, item)));
+      if (perCaller.size >= MAX_CALLERS) perCaller.clear();
+      perCaller.set(key, filtered);
+    }
+    return filtered;
+  }
+}
+
+/** The name the ACL matches for a list entry: tools and prompts by name, resources and templates by URI. */
+function entryName(kind: ListKind, item: unknown): string {
+  const entry = item as { name?: string; uri?: string; uriTemplate?: string };
+  if (kind === 'resources') return entry.uri ?? '';
+  if (kind === 'resourceTemplates') return entry.uriTemplate ?? '';
+  return entry.name ?? '';
+}
