@@ -10,6 +10,7 @@ import { intFlag, logErr, parseCli } from './lib/cli.ts';
 import { Fanout } from './lib/fanout.ts';
 import { runMain } from './lib/serve.ts';
 import { ToolCatalog } from './lib/tool-catalog.ts';
+import { serveToolCalls } from './lib/tools-server-factory.ts';
 
 const flags = parseCli({
   port: { type: 'string' },
@@ -55,13 +56,7 @@ function createServer(): Server {
     const end = start + pageSize;
     return { tools: tools.slice(start, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
   });
-  server.setRequestHandler('tools/call', async (request, ctx) => {
-    const entry = catalog.get(request.params.name);
-    if (!entry)
-      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-    const result = await entry.run(request.params.arguments ?? {}, ctx);
-    return server.projectCallToolResult(result, entry.def.outputSchema);
-  });
+  serveToolCalls(server, catalog);
   return server;
 }
 

@@ -18,14 +18,19 @@ export function createToolsServerFactory(opts: { name: string }) {
       },
     );
     server.setRequestHandler('tools/list', () => ({ tools: catalog.list() }));
-    server.setRequestHandler('tools/call', async (request, ctx) => {
-      const entry = catalog.get(request.params.name);
-      if (!entry)
-        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-      const result = await entry.run(request.params.arguments ?? {}, ctx);
-      return server.projectCallToolResult(result, entry.def.outputSchema);
-    });
+    serveToolCalls(server, catalog);
     return server;
   };
   return { factory, fanout, catalog };
+}
+
+/** tools/call against the shared catalog: the one implementation behind every tools sample. */
+export function serveToolCalls(server: Server, catalog: ToolCatalog): void {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
+    const entry = catalog.get(request.params.name);
+    if (!entry)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
+    const result = await entry.run(request.params.arguments ?? {}, ctx);
+    return server.projectCallToolResult(result, entry.def.outputSchema);
+  });
 }
