@@ -16,6 +16,7 @@ import { McpEndpoint } from './inbound/mcp-endpoint.ts';
 import type { Logger } from './log.ts';
 import { Federation } from './router/federation.ts';
 import { MemorySessionStore } from './session/memory-session-store.ts';
+import { RedisSessionStore } from './session/redis-session-store.ts';
 import type { SessionStore } from './session/session-store.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
@@ -48,7 +49,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     config.store.kind === 'redis' ? createRedisClient(config.store) : undefined;
   // ioredis reports a dead Redis on every reconnect attempt; requests fail closed meanwhile (503).
   redis?.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
-  const store: SessionStore = new MemorySessionStore();
+  // With Redis, sessions live there (any replica serves any session); never a per-replica fallback.
+  const store: SessionStore =
+    redis && config.store.kind === 'redis'
+      ? new RedisSessionStore(redis, config.store.keyPrefix)
+      : new MemorySessionStore();
   const governance = await buildGovernance(config, { metrics, log, redis });
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
   for (const observer of governance.observers) federation.observe(observer);

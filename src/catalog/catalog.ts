@@ -6,6 +6,7 @@ import {
   UriTemplate,
 } from '@modelcontextprotocol/server';
 import type { Logger } from '../log.ts';
+import { HOPS_META_KEY } from '../upstream/correlation.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import { globMatcher } from './glob.ts';
 import { type NamingOptions, parseRoutedUri, publicName, routedUri } from './naming.ts';
@@ -47,6 +48,8 @@ export class Catalog {
   constructor(
     private readonly naming: NamingOptions,
     private readonly log: Logger,
+    /** `chain.maxHops`: entries that already crossed this many proxies are dropped (a loop ends here). */
+    private readonly maxHops = 8,
   ) {}
 
   rebuild(upstreams: readonly Upstream[]): void {
@@ -57,6 +60,7 @@ export class Catalog {
     const collisions: string[] = [];
     const uriOwners = new Map<string, Upstream[]>();
     const templateOwners = new Map<string, Upstream[]>();
+    const overHops: string[] = [];
     this.upstreamsByName = new Map(upstreams.map((u) => [u.name, u]));
 
     for (const up of upstreams) {
@@ -66,15 +70,18 @@ export class Catalog {
       const showTool = globMatcher(expose.tools);
       const showPrompt = globMatcher(expose.prompts);
       const showResource = globMatcher(expose.resources);
-      const named = { prefix: up.config.prefix, exclude, upstream: up, collisions };
+      const named = { prefix: up.config.prefix, exclude, upstream: up, collisions, overHops };
       this.addNamed('tool', up.lists.tools, showTool, toolRoutes, tools, named);
       this.addNamed('prompt', up.lists.prompts, showPrompt, promptRoutes, prompts, named);
       for (const r of up.lists.resources) {
-        if (showResource(r.uri) && !exclude(r.uri)) pushOwner(uriOwners, r.uri, up);
+        if (!showResource(r.uri) || exclude(r.uri)) continue;
+        if (entryHops(r) + 1 > this.maxHops) overHops.push(`${up.name}: ${r.uri}`);
+        else pushOwner(uriOwners, r.uri, up);
       }
       for (const t of up.lists.resourceTemplates) {
-        if (showResource(t.uriTemplate) && !exclude(t.uriTemplate))
-          pushOwner(templateOwners, t.uriTemplate, up);
+        if (!showResource(t.uriTemplate) || exclude(t.uriTemplate)) continue;
+        if (entryHops(t) + 1 > this.maxHops) overHops.push(`${up.name}: ${t.uriTemplate}`);
+        else pushOwner(templateOwners, t.uriTemplate, up);
       }
     }
 
@@ -91,7 +98,7 @@ export class Catalog {
         if (!owners?.includes(up)) continue;
         const uri = owners.length > 1 ? routedUri(up.name, r.uri) : r.uri;
         resourceRoutes.set(uri, { upstream: up, name: r.uri });
-        resources.push(uri === r.uri ? r : { ...r, uri });
+        resources.push(stampHops({ ...r, uri }, entryHops(r) + 1));
       }
       for (const t of up.lists.resourceTemplates) {
         const owners = templateOwners.get(t.uriTemplate);
@@ -100,11 +107,16 @@ export class Catalog {
         if (owners.length > 1) pushOwner(routedTemplates, up, new UriTemplate(t.uriTemplate));
         else
           templateRoutes.push({ upstream: up, raw: t.uriTemplate, template: new UriTemplate(t.uriTemplate) });
-        resourceTemplates.push(uriTemplate === t.uriTemplate ? t : { ...t, uriTemplate });
+        resourceTemplates.push(stampHops({ ...t, uriTemplate }, entryHops(t) + 1));
       }
     }
 
     for (const c of collisions) this.log.warn({ collision: c }, 'name collision: second entry hidden');
+    if (overHops.length > 0)
+      this.log.warn(
+        { code: 'HOP_LIMIT', maxHops: this.maxHops, dropped: overHops.length, example: overHops[0] },
+        'HOP_LIMIT: catalog entries that crossed too many proxies dropped (proxies listing each other?)',
+      );
     this.tools = tools;
     this.prompts = prompts;
     this.resources = resources;
@@ -125,10 +137,21 @@ export class Catalog {
     show: (name: string) => boolean,
     routes: Map<string, Route>,
     out: T[],
-    ctx: { prefix: string; exclude: (name: string) => boolean; upstream: Upstream; collisions: string[] },
+    ctx: {
+      prefix: string;
+      exclude: (name: string) => boolean;
+      upstream: Upstream;
+      collisions: string[];
+      overHops: string[];
+    },
   ): void {
     for (const entry of entries) {
       if (!show(entry.name) || ctx.exclude(entry.name)) continue;
+      const hops = entryHops(entry) + 1;
+      if (hops > this.maxHops) {
+        ctx.overHops.push(`${ctx.upstream.name}: ${entry.name}`);
+        continue;
+      }
       const name = publicName(ctx.prefix, entry.name, this.naming);
       const taken = routes.get(name);
       if (taken) {
@@ -138,7 +161,7 @@ export class Catalog {
         continue;
       }
       routes.set(name, { upstream: ctx.upstream, name: entry.name });
-      out.push(name === entry.name ? entry : { ...entry, name });
+      out.push(stampHops({ ...entry, name }, hops));
     }
   }
 
@@ -213,4 +236,20 @@ function pushOwner<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   const owners = map.get(key);
   if (!owners) map.set(key, [value]);
   else if (!owners.includes(value)) owners.push(value);
+}
+
+/**
+ * Proxies an entry crossed before reaching this one: what the upstream stamped in
+ * `_meta["mcp-fed/hops"]` (0 for an entry a server lists itself).
+ */
+function entryHops(entry: object): number {
+  const meta = (entry as { _meta?: Record<string, unknown> })._meta;
+  const n = Number(meta?.[HOPS_META_KEY]);
+  return Number.isFinite(n) && n > 0 ? n : 0;
+}
+
+/** The entry as this proxy serves it: stamped with the proxies it crossed, this one included. */
+function stampHops<T extends object>(entry: T, hops: number): T {
+  const meta = (entry as { _meta?: Record<string, unknown> })._meta;
+  return { ...entry, _meta: { ...meta, [HOPS_META_KEY]: hops } };
 }

@@ -3,32 +3,43 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import type { Server } from '@modelcontextprotocol/server';
 import type { Config } from '../config/schema.ts';
+import { ERROR_NUMBERS } from '../errors.ts';
 import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
-import type { SessionStore } from '../session/session-store.ts';
+import type { SessionRecord, SessionStore } from '../session/session-store.ts';
 import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
 import { notifySession } from './session-notify.ts';
+import { rebuiltTransport, replayInitialize, type SessionTransport } from './session-rebuild.ts';
 
 interface LiveSession {
   id: string;
   caller: Caller;
   server: Server;
-  transport: NodeStreamableHTTPServerTransport;
+  transport: SessionTransport;
   down: DownstreamContext;
   lastSeen: number;
   /** Calls served by the fast path, so notifications/cancelled can abort them. */
   inflight: Map<string | number, AbortController>;
 }
 
+/** Most live sessions one replica keeps (rebuilt ones included); the least recently used go first. */
+const MAX_LIVE = 10_000;
+const STORE_RETRY_SECONDS = 1;
+
 /**
- * 2025-era clients: `initialize`, `Mcp-Session-Id`, the GET stream, DELETE. Each session owns an SDK
- * Server over a sessionful transport; its metadata lives in the session store (bound to its caller).
+ * 2025-era clients: `initialize`, `Mcp-Session-Id`, the GET stream, DELETE. Each session's metadata
+ * lives in the session store (bound to its caller); the replica that initialized it holds an SDK Server
+ * over a sessionful transport, and any other replica rebuilds one from the record on first use, so a
+ * shared (Redis) store lets every replica serve every session. The store's TTL is the session's life:
+ * local state is only a cache, dropped when idle; DELETE removes the record, which every replica sees
+ * on its next request for the session (404). A store that cannot be reached fails closed (503).
  */
 export class LegacySessions {
   private readonly live = new Map<string, LiveSession>();
+  private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(
@@ -47,7 +58,7 @@ export class LegacySessions {
     return this.live.size;
   }
 
-  /** Serves a request that carries a session id; 404 for an unknown, expired or foreign session. */
+  /** Serves a request that carries a session id; false (→ 404) for an unknown, expired or foreign session. */
   async handleExisting(
     req: IncomingMessage,
     res: ServerResponse,
@@ -55,12 +66,24 @@ export class LegacySessions {
     sessionId: string,
     caller: Caller,
   ): Promise<boolean> {
-    const session = this.live.get(sessionId);
-    if (!session || session.caller.id !== caller.id) return false;
-    if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
-      await this.end(session);
-      return false;
+    let session = this.live.get(sessionId);
+    if (session && session.caller.id !== caller.id) return false;
+    try {
+      // One EXPIRE: keeps the session alive and tells whether another replica ended it.
+      if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
+        if (session) await this.dropLocal(session);
+        return false;
+      }
+      session ??= await this.rebuild(sessionId, caller);
+    } catch (err) {
+      this.log.debug({ session: sessionId, err: (err as Error).message }, 'session store unavailable');
+      storeUnavailable(res);
+      return true;
     }
+    if (!session) return false;
+    // Most recently used last: eviction takes the first entries.
+    this.live.delete(sessionId);
+    this.live.set(sessionId, session);
     if (Array.isArray(body)) {
       const version = session.server.getNegotiatedProtocolVersion?.() ?? '';
       if (version !== '2025-03-26') {
@@ -86,34 +109,98 @@ export class LegacySessions {
     return true;
   }
 
-  /** Starts a session with an `initialize` request. */
+  /** Starts a session with an `initialize` request; the record is stored before the client learns the id. */
   async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
+    const id = randomUUID();
+    const params = (body as { params?: Record<string, unknown> }).params ?? {};
+    try {
+      await this.store.put(
+        {
+          id,
+          caller: caller.id,
+          protocolVersion: typeof params.protocolVersion === 'string' ? params.protocolVersion : '',
+          clientInfo: params.clientInfo as SessionRecord['clientInfo'],
+          clientCapabilities: params.capabilities as SessionRecord['clientCapabilities'],
+          upstreamSessions: {},
+          createdAt: Date.now(),
+        },
+        this.config.sessions.ttlSeconds,
+      );
+    } catch (err) {
+      this.log.debug({ err: (err as Error).message }, 'session store unavailable');
+      storeUnavailable(res);
+      return;
+    }
     const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
     const server = createProxyServer(this.fed, down);
     let session: LiveSession | undefined;
     const transport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: async (id) => {
+      sessionIdGenerator: () => id,
+      onsessioninitialized: () => {
         session = { id, caller, server, transport, down, lastSeen: Date.now(), inflight: new Map() };
-        this.live.set(id, session);
-        await this.store.put(
-          { id, caller: caller.id, protocolVersion: '', upstreamSessions: {}, createdAt: Date.now() },
-          this.config.sessions.ttlSeconds,
-        );
+        this.remember(session);
       },
-      onsessionclosed: async (id) => {
-        this.live.delete(id);
-        if (session) this.release(session);
-        await this.store.delete(id);
-      },
+      onsessionclosed: (closed) => this.closedByClient(closed, session),
     });
     transport.onclose = () => {
-      if (!session) return;
-      this.live.delete(session.id);
-      this.release(session);
+      if (session && this.live.get(session.id) === session) this.live.delete(session.id);
+      if (session) this.release(session);
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
+    if (!session) await this.store.delete(id).catch(() => {});
+  }
+
+  /** A session another replica initialized: an SDK Server + transport rebuilt from its record. */
+  private rebuild(id: string, caller: Caller): Promise<LiveSession | undefined> {
+    let pending = this.rebuilding.get(id);
+    if (!pending) {
+      pending = this.rebuildNow(id, caller).finally(() => this.rebuilding.delete(id));
+      this.rebuilding.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async rebuildNow(id: string, caller: Caller): Promise<LiveSession | undefined> {
+    const record = await this.store.get(id);
+    if (!record || record.caller !== caller.id) return undefined;
+    const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
+    const server = createProxyServer(this.fed, down);
+    let session: LiveSession | undefined;
+    const { web, node } = rebuiltTransport(id, (closed) => this.closedByClient(closed, session));
+    node.onclose = () => {
+      if (session && this.live.get(id) === session) this.live.delete(id);
+      if (session) this.release(session);
+    };
+    await server.connect(web);
+    try {
+      await replayInitialize(web, record);
+    } catch (err) {
+      // A record this build cannot replay is a session it cannot serve: 404, so the client starts over.
+      this.log.warn({ session: id, err: (err as Error).message }, 'legacy session rebuild failed');
+      await web.close().catch(() => {});
+      return undefined;
+    }
+    session = { id, caller, server, transport: node, down, lastSeen: Date.now(), inflight: new Map() };
+    this.remember(session);
+    this.log.debug({ session: id }, 'legacy session rebuilt from the store');
+    return session;
+  }
+
+  private remember(session: LiveSession): void {
+    this.live.set(session.id, session);
+    while (this.live.size > MAX_LIVE) {
+      const oldest = this.live.values().next().value;
+      if (!oldest) break;
+      void this.dropLocal(oldest);
+    }
+  }
+
+  /** DELETE from the client: the session ends everywhere. */
+  private async closedByClient(id: string, session: LiveSession | undefined): Promise<void> {
+    if (session && this.live.get(id) === session) this.live.delete(id);
+    if (session) this.release(session);
+    await this.store.delete(id);
   }
 
   /** notifications/cancelled for a call the fast path is serving: abort it here (the SDK never saw it). */
@@ -144,27 +231,41 @@ export class LegacySessions {
     uris.clear();
   }
 
-  private async end(session: LiveSession): Promise<void> {
-    this.live.delete(session.id);
+  /** Ends this replica's state for a session; the record (shared with other replicas) stays. */
+  private async dropLocal(session: LiveSession): Promise<void> {
+    if (this.live.get(session.id) === session) this.live.delete(session.id);
     this.release(session);
     await session.transport.close().catch(() => {});
-    await this.store.delete(session.id);
   }
 
+  /** Local state idle for a TTL is dropped; the store's own TTL decides when the session is gone. */
   private expireIdle(): void {
     const cutoff = Date.now() - this.config.sessions.ttlSeconds * 1000;
     for (const s of this.live.values()) {
       if (s.lastSeen < cutoff) {
-        this.log.debug({ session: s.id }, 'legacy session expired');
-        void this.end(s);
+        this.log.debug({ session: s.id }, 'legacy session idle: local state dropped');
+        void this.dropLocal(s);
       }
     }
   }
 
+  /** Shutting one replica down leaves its sessions to the others (their records stay in the store). */
   async close(): Promise<void> {
     clearInterval(this.sweep);
-    await Promise.all([...this.live.values()].map((s) => this.end(s)));
+    await Promise.all([...this.live.values()].map((s) => this.dropLocal(s)));
   }
+}
+
+function storeUnavailable(res: ServerResponse): void {
+  sendJsonRpcError(
+    res,
+    503,
+    null,
+    ERROR_NUMBERS.STORE_UNAVAILABLE,
+    'Service Unavailable: the session store cannot be reached; try again shortly',
+    { code: 'STORE_UNAVAILABLE', retryAfterMs: STORE_RETRY_SECONDS * 1000 },
+    { 'retry-after': String(STORE_RETRY_SECONDS) },
+  );
 }
 
 /** The fast path serves only requests whose protocol version header matches the session's. */

@@ -15,6 +15,7 @@ import { originAllowed } from './origin.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
 import { ANONYMOUS } from './request-context.ts';
+import { serveStateless } from './session-rebuild.ts';
 
 type AuthedRequest = IncomingMessage & {
   auth?: { token: string; clientId: string; scopes: string[]; extra?: Record<string, unknown> };
@@ -136,7 +137,10 @@ export class McpEndpoint {
       return;
     }
     if (sessionId) {
-      if (!(await this.sessions.handleExisting(req, res, body, sessionId, caller))) this.unknownSession(res);
+      if (await this.sessions.handleExisting(req, res, body, sessionId, caller)) return;
+      if (this.config.sessions.unknownId === 'stateless')
+        await serveStateless(this.fed, this.fast, req, res, body, sessionId, caller);
+      else this.unknownSession(res);
       return;
     }
     if (isInitialize(body)) {

@@ -3,8 +3,15 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
-import { callContext } from './request-context.ts';
+import { callContext, hopsOf } from './request-context.ts';
 import { finishResult, PROXY_INFO, rpcErrorOf } from './result-shape.ts';
+
+const LIST_METHODS: Record<ListKind, string> = {
+  tools: 'tools/list',
+  prompts: 'prompts/list',
+  resources: 'resources/list',
+  resourceTemplates: 'resources/templates/list',
+};
 
 /** What a downstream connection adds to every request it serves. */
 export interface DownstreamContext {
@@ -64,8 +71,23 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     capabilities: fed.capabilities(),
     instructions: fed.instructions(),
   });
-  const list = (kind: ListKind) => async (req: { params?: { cursor?: string } }) =>
-    guard(async () => fed.list(kind, req.params?.cursor, down.caller) as never);
+  const list =
+    (kind: ListKind) =>
+    async (req: { params?: { cursor?: string; _meta?: Record<string, unknown> } }, ctx: ServerContext) =>
+      guard(async () => {
+        // Traced only when tracing is on: otherwise no context is built for a list.
+        const span = fed.tracing?.request(LIST_METHODS[kind], undefined, contextOf(ctx, down, req.params));
+        try {
+          // A list that crossed too many proxies is a loop (DESIGN.md, "Correlation and chaining").
+          fed.checkHops(hopsOf(ctx.http?.req?.headers, req.params?._meta));
+          const page = fed.list(kind, req.params?.cursor, down.caller) as never;
+          span?.end('ok');
+          return page;
+        } catch (err) {
+          span?.end('error', err);
+          throw err;
+        }
+      });
   server.setRequestHandler('tools/list', list('tools'));
   server.setRequestHandler('prompts/list', list('prompts'));
   server.setRequestHandler('resources/list', list('resources'));

@@ -17,6 +17,13 @@ function header(headers: HeaderSource, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** Proxies this request crossed, this one included (`x-mcp-fed-hops` / `_meta["mcp-fed/hops"]` + 1). */
+export function hopsOf(headers: HeaderSource, meta: Record<string, unknown> | undefined): number {
+  const metaHops = Number(meta?.[HOPS_META_KEY]);
+  const headerHops = Number(header(headers, HOPS_HEADER));
+  return Math.max(Number.isFinite(metaHops) ? metaHops : 0, Number.isFinite(headerHops) ? headerHops : 0) + 1;
+}
+
 /**
  * The per-request context from HTTP headers and `params._meta`: a request id (the caller's if it is
  * well formed, else new), the hop count including this proxy, and W3C trace context.
@@ -28,19 +35,13 @@ export function callContext(
   era: 'modern' | 'legacy',
 ): CallContext {
   const incomingId = header(headers, 'x-request-id');
-  const metaHops = Number(meta?.[HOPS_META_KEY]);
-  const headerHops = Number(header(headers, HOPS_HEADER));
-  const prior = Math.max(
-    Number.isFinite(metaHops) ? metaHops : 0,
-    Number.isFinite(headerHops) ? headerHops : 0,
-  );
   const tp = (meta?.traceparent as string | undefined) ?? header(headers, 'traceparent');
   const ts = (meta?.tracestate as string | undefined) ?? header(headers, 'tracestate');
   return {
     requestId: incomingId && REQUEST_ID.test(incomingId) ? incomingId : randomUUID(),
     caller,
     era,
-    hops: prior + 1,
+    hops: hopsOf(headers, meta),
     traceparent: tp && TRACEPARENT.test(tp) ? tp : undefined,
     tracestate: tp && ts ? ts : undefined,
     decision: 'allow',

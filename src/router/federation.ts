@@ -13,6 +13,7 @@ import {
 } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
@@ -73,6 +74,8 @@ export class Federation {
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly observers: CallObserver[] = [];
   private readonly visibleLists: VisibleLists | undefined;
+  /** Undefined unless `telemetry.otlpEndpoint` is set: then no span work at all. */
+  readonly tracing: Tracing | undefined;
   /** Calls not yet finished, so close() can wait for their observers (the audit log) to see them. */
   private inflight = 0;
   private drained: (() => void) | undefined;
@@ -96,7 +99,8 @@ export class Federation {
     /** Per-caller visibility (the ACL): lists show, and completion reaches, only what it allows. */
     private readonly access?: AccessFilter,
   ) {
-    this.catalog = new Catalog(config.namespace, log);
+    this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
+    this.tracing = Tracing.create(config.telemetry, log);
     this.visibleLists = access ? new VisibleLists(access) : undefined;
     this.upstreams = config.upstreams.map(
       (u) =>
@@ -206,6 +210,18 @@ export class Federation {
     return result;
   }
 
+  /** Throws HOP_LIMIT for a request that crossed more than `chain.maxHops` proxies. */
+  checkHops(hops: number): void {
+    if (hops <= this.config.chain.maxHops) return;
+    throw new ProxyError(
+      'HOP_LIMIT',
+      `request crossed ${hops} proxies (limit ${this.config.chain.maxHops})`,
+      {
+        hops,
+      },
+    );
+  }
+
   /** Whether `caller` may use the entry with this public name (tools, prompts) or URI (resources). */
   allowed(caller: Caller, name: string): boolean {
     return this.access ? this.access(caller, name) : true;
@@ -250,16 +266,17 @@ export class Federation {
     let route: Route | undefined;
     let status: CallRecord['result'] = 'error';
     let upstreamStatus: number | null = null;
+    let failure: unknown;
+    // A resource URI may carry values: its span gets the safe label (listed URI or template) at the end.
+    const span: RequestSpan | undefined = this.tracing?.request(
+      method,
+      method === 'resources/read' ? undefined : String(params.name),
+      ctx,
+    );
     try {
       if (ctx.hops > this.config.chain.maxHops) {
         ctx.decision = 'hop_limit';
-        throw new ProxyError(
-          'HOP_LIMIT',
-          `request crossed ${ctx.hops} proxies (limit ${this.config.chain.maxHops})`,
-          {
-            hops: ctx.hops,
-          },
-        );
+        this.checkHops(ctx.hops);
       }
       try {
         route = this.route(method, params);
@@ -282,6 +299,7 @@ export class Federation {
       }
       const u0 = performance.now();
       let result: Record<string, unknown>;
+      span?.upstreamStart(route.upstream.name, method === 'resources/read' ? undefined : route.name);
       try {
         result = await route.upstream.request(method, upstreamParams(call.params, ctx), {
           signal: io.signal,
@@ -290,9 +308,11 @@ export class Federation {
           hop: ctx,
         });
         upstreamStatus = 200;
+        span?.upstreamEnd(200);
       } catch (err) {
         ctx.decision = ctx.decision === 'allow' ? 'upstream_error' : ctx.decision;
         upstreamStatus = upstreamStatusOf(err);
+        span?.upstreamEnd(upstreamStatus, err);
         throw err;
       } finally {
         upstreamMs = performance.now() - u0;
@@ -301,9 +321,13 @@ export class Federation {
       if (!this.hooks.empty) result = await this.hooks.after(call, result, ctx);
       status = result.isError === true ? 'tool_error' : 'ok';
       return result;
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
       const totalMs = performance.now() - t0;
       const names = this.labels(method, params, route);
+      span?.end(status, failure, method === 'resources/read' ? (names.public ?? undefined) : undefined);
       const upstreamName = route?.upstream.name ?? '';
       this.metrics.record(method, route ? (names.public ?? '') : '', upstreamName, status, ctx.caller.id);
       this.metrics.decision(ctx.decision);
@@ -457,7 +481,13 @@ export class Federation {
   /** Closes the upstreams, then waits (briefly) for the calls they were serving to finish and be observed. */
   async close(drainMs = 2_000): Promise<void> {
     await Promise.all(this.upstreams.map((u) => u.close()));
-    if (this.inflight === 0) return;
+    if (this.inflight > 0) await this.drain(drainMs);
+    await this.tracing?.shutdown().catch((err: Error) => {
+      this.log.warn({ err: err.message }, 'trace export failed at shutdown');
+    });
+  }
+
+  private async drain(drainMs: number): Promise<void> {
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, drainMs);
       this.drained = () => {

@@ -87,7 +87,8 @@ describe('one catalog for both eras', () => {
       expect(echo.description).toBe('Echoes the given text back unchanged.');
       expect(echo.inputSchema.required).toEqual(['text']);
       expect(echo.annotations?.readOnlyHint).toBe(true);
-      expect(echo._meta).toEqual({ 'sample/kind': 'hot-path' });
+      // Vendor _meta intact, plus the proxies the entry crossed (DESIGN.md, "Correlation and chaining").
+      expect(echo._meta).toEqual({ 'sample/kind': 'hot-path', 'mcp-fed/hops': 1 });
     }
   });
 

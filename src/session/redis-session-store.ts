@@ -1,0 +1,44 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { SessionRecord, SessionStore } from './session-store.ts';
+
+/**
+ * Legacy-client session metadata in Redis, shared by every replica. One key per session,
+ * `<prefix>session:{<id>}`: the hash tag keeps a session's keys in one Cluster slot. The value is the
+ * record as JSON with the session TTL; `touch` is a single EXPIRE (one round trip, no read).
+ * Errors (Redis down, command timeout) propagate: callers fail closed with STORE_UNAVAILABLE.
+ */
+export class RedisSessionStore implements SessionStore {
+  constructor(
+    private readonly redis: Redis | Cluster,
+    private readonly keyPrefix: string,
+  ) {}
+
+  key(id: string): string {
+    return `${this.keyPrefix}session:{${id}}`;
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const raw = await this.redis.get(this.key(id));
+    if (raw === null) return undefined;
+    try {
+      return JSON.parse(raw) as SessionRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async put(record: SessionRecord, ttlSeconds: number): Promise<void> {
+    await this.redis.set(this.key(record.id), JSON.stringify(record), 'EX', Math.max(1, ttlSeconds));
+  }
+
+  async touch(id: string, ttlSeconds: number): Promise<boolean> {
+    return (await this.redis.expire(this.key(id), Math.max(1, ttlSeconds))) === 1;
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.redis.del(this.key(id));
+  }
+
+  /** The client is shared with the other stores; app.ts closes it. */
+  async close(): Promise<void> {}
+}

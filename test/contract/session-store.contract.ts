@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SessionRecord, SessionStore } from '../../src/session/session-store.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface SessionStoreHarness {
+  store: SessionStore;
+  /** A second view of the same data (another replica); the same object for memory. */
+  sibling: SessionStore;
+  close(): Promise<void>;
+}
+
+function record(overrides: Partial<SessionRecord> = {}): SessionRecord {
+  return {
+    id: randomUUID(),
+    caller: 'alice',
+    protocolVersion: '2025-11-25',
+    clientInfo: { name: 'c', version: '1' },
+    clientCapabilities: { sampling: {}, elicitation: { form: {} } },
+    upstreamSessions: { tools: 'u-1' },
+    createdAt: Date.now(),
+    ...overrides,
+  };
+}
+
+/** The same assertions for every session store implementation (memory, Redis). */
+export function sessionStoreContract(name: string, make: () => Promise<SessionStoreHarness>) {
+  describe(`${name} session store`, () => {
+    let h: SessionStoreHarness | undefined;
+    const harness = async () => {
+      h ??= await make();
+      return h;
+    };
+    afterAll(async () => {
+      await h?.close();
+    });
+
+    it('round-trips a record, visible from a sibling, and returns a copy', async () => {
+      const { store, sibling } = await harness();
+      const r = record();
+      await store.put(r, 60);
+      expect(await store.get(r.id)).toEqual(r);
+      expect(await sibling.get(r.id)).toEqual(r);
+      const got = (await store.get(r.id))!;
+      got.upstreamSessions.tools = 'changed';
+      expect((await store.get(r.id))?.upstreamSessions.tools).toBe('u-1');
+    });
+
+    it('answers undefined for an unknown id and false when touching it', async () => {
+      const { store } = await harness();
+      expect(await store.get(randomUUID())).toBeUndefined();
+      expect(await store.touch(randomUUID(), 60)).toBe(false);
+    });
+
+    it('put replaces a record', async () => {
+      const { store } = await harness();
+      const r = record();
+      await store.put(r, 60);
+      await store.put({ ...r, upstreamSessions: { tools: 'u-2' } }, 60);
+      expect((await store.get(r.id))?.upstreamSessions).toEqual({ tools: 'u-2' });
+    });
+
+    it('delete ends a session everywhere', async () => {
+      const { store, sibling } = await harness();
+      const r = record();
+      await store.put(r, 60);
+      await sibling.delete(r.id);
+      expect(await store.get(r.id)).toBeUndefined();
+      expect(await store.touch(r.id, 60)).toBe(false);
+      await store.delete(r.id);
+    });
+
+    it('expires after the TTL unless touched', async () => {
+      const { store, sibling } = await harness();
+      const kept = record();
+      const dropped = record();
+      await store.put(kept, 1);
+      await store.put(dropped, 1);
+      await sleep(600);
+      expect(await sibling.touch(kept.id, 2)).toBe(true);
+      await sleep(700);
+      expect(await store.get(dropped.id)).toBeUndefined();
+      expect(await store.get(kept.id)).toEqual(kept);
+    });
+
+    it('keeps sessions apart under concurrency', async () => {
+      const { store } = await harness();
+      const rs = Array.from({ length: 50 }, (_, i) => record({ caller: `c${i}` }));
+      await Promise.all(rs.map((r) => store.put(r, 60)));
+      const got = await Promise.all(rs.map((r) => store.get(r.id)));
+      expect(got.map((g) => g?.caller)).toEqual(rs.map((r) => r.caller));
+    });
+  });
+}
