@@ -4,9 +4,10 @@ import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
-import { correlationHeaderValues, type HopContext } from './correlation.ts';
-import { HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
+import type { HopContext } from './correlation.ts';
+import { HttpForwarder } from './http-forwarder.ts';
 import { idleTimeout, NO_SDK_TIMEOUT } from './idle-timeout.ts';
+import { LeanCalls } from './lean-calls.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { createTransport } from './transport-factory.ts';
 import { isAbort, isConnectionFailure, toDownstreamError } from './upstream-errors.ts';
@@ -41,13 +42,6 @@ export interface UpstreamRequestOptions {
 const BACKOFF_MIN_MS = 200;
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
-const NAMED: Record<string, 'name' | 'uri'> = {
-  'tools/call': 'name',
-  'prompts/get': 'name',
-  'resources/read': 'uri',
-};
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 const BACKOFF_MAX_MS = 10_000;
 
 /**
@@ -64,7 +58,8 @@ export class Upstream {
   /** The upstream's one auth adapter, shared by the forwarder and every SDK transport. */
   private readonly auth: UpstreamAuth | undefined;
   private client?: Client;
-  private forwarder?: HttpForwarder;
+  /** The lean path for calls to a Streamable HTTP upstream (created on first connect). */
+  private lean?: LeanCalls;
   private nextId = 0;
   /** Progress callbacks of calls in flight over the SDK client, by the proxy's own token (see viaClient). */
   private readonly progress = new Map<string, NonNullable<UpstreamRequestOptions['onprogress']>>();
@@ -172,11 +167,16 @@ export class Upstream {
       }
       this.client = client;
       if (this.config.transport === 'streamable-http') {
-        this.forwarder ??= new HttpForwarder(
-          new URL(this.config.url),
-          this.name,
-          this.auth,
-          this.config.headers,
+        this.lean ??= new LeanCalls(
+          new HttpForwarder(new URL(this.config.url), this.name, this.auth, this.config.headers),
+          {
+            name: this.name,
+            timeoutMs: this.config.timeoutMs,
+            nextId: () => ++this.nextId,
+            markDown: (reason) => this.markDown(reason),
+            viaClient: (c, m, p, o) => this.viaClient(c, m, p, o),
+            notification: (method, params) => this.events.notification(this, method, params),
+          },
         );
       }
       this.lists = await this.fetchLists(client, offeredKinds(client.getServerCapabilities()));
@@ -249,110 +249,11 @@ export class Upstream {
         })
       );
     }
-    if (this.forwarder && FORWARDED.has(method))
-      return this.forward(client, this.forwarder, method, params ?? {}, opts);
+    if (this.lean && FORWARDED.has(method)) return this.lean.call(client, method, params ?? {}, opts);
     return this.viaClient(client, method, params ?? {}, opts);
   }
 
-  /**
-   * One forwarded call over the lean path: builds the envelope the upstream's era expects, relays
-   * progress under a per-hop token, and cancels upstream when the downstream goes away.
-   */
-  private async forward(
-    client: Client,
-    forwarder: HttpForwarder,
-    method: string,
-    params: Record<string, unknown>,
-    opts: UpstreamRequestOptions,
-  ): Promise<Record<string, unknown>> {
-    const id = ++this.nextId;
-    const meta: Record<string, unknown> = { ...(params._meta as Record<string, unknown> | undefined) };
-    const headers: Record<string, string> = {};
-    const version = client.getNegotiatedProtocolVersion() ?? '';
-    headers['mcp-protocol-version'] = version;
-    if (client.getProtocolEra() === 'modern') {
-      meta['io.modelcontextprotocol/protocolVersion'] = version;
-      meta['io.modelcontextprotocol/clientCapabilities'] = opts.clientCapabilities ?? {};
-      meta['io.modelcontextprotocol/clientInfo'] = CLIENT_INFO;
-      headers['mcp-method'] = method;
-      const key = NAMED[method];
-      if (key) {
-        const name = String(params[key]);
-        if (!PRINTABLE_ASCII.test(name)) return this.viaClient(client, method, params, opts);
-        headers['mcp-name'] = name;
-      }
-    } else {
-      const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
-      if (sessionId) headers['mcp-session-id'] = sessionId;
-    }
-    const token = opts.onprogress ? `mcp-fed-${id}` : undefined;
-    if (token) meta.progressToken = token;
-    if (opts.hop) correlationHeaderValues(opts.hop, headers);
-    const message: WireMessage = { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } };
-    let reply: WireMessage;
-    try {
-      reply = await forwarder.post(message, headers, {
-        signal: opts.signal,
-        timeoutMs: this.config.timeoutMs,
-        onNotification: (n) => {
-          if (n.method === 'notifications/progress' && n.params?.progressToken === token) {
-            const {
-              progress,
-              total,
-              message: text,
-            } = n.params as { progress: number; total?: number; message?: string };
-            opts.onprogress?.({ progress, total, message: text });
-          } else if (n.method) this.events.notification(this, n.method, n.params);
-        },
-      });
-    } catch (err) {
-      throw this.forwardError(client, err, id);
-    }
-    if (reply.error) throw rpcError(reply);
-    return reply.result ?? {};
-  }
-
-  private forwardError(client: Client, err: unknown, id: number): Error {
-    if (isAbort(err)) {
-      // 2026-07-28 cancels by closing the stream (done); a 2025-era upstream also wants notifications/cancelled.
-      if (client.getProtocolEra() === 'legacy') {
-        void client
-          .notification({
-            method: 'notifications/cancelled',
-            params: { requestId: id, reason: 'client cancelled' },
-          })
-          .catch(() => {});
-      }
-      return err as Error;
-    }
-    if (err instanceof UpstreamHttpError) {
-      if (err.status === 401 || err.status === 403) {
-        return new ProxyError(
-          'UPSTREAM_AUTH_FAILED',
-          `upstream "${this.name}" rejected the proxy's credentials (HTTP ${err.status})`,
-          {
-            upstream: this.name,
-            status: err.status,
-          },
-        );
-      }
-      // 404 on a 2025-era upstream means its session is gone: reconnect to get a new one.
-      if (err.status === 404 && client.getProtocolEra() === 'legacy')
-        this.markDown('upstream session expired');
-      return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" answered HTTP ${err.status}`, {
-        upstream: this.name,
-        status: err.status,
-      });
-    }
-    if ((err as { upstreamConnection?: boolean })?.upstreamConnection) {
-      this.markDown((err as Error).message);
-      return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${this.name}" is unavailable`, {
-        upstream: this.name,
-      });
-    }
-    return toDownstreamError(this.name, err);
-  }
-
+  /** The SDK client path: stdio and SSE upstreams, and the methods the lean path does not carry. */
   private async viaClient(
     client: Client,
     method: string,
@@ -444,7 +345,7 @@ export class Upstream {
     this.state = 'closed';
     clearTimeout(this.retryTimer);
     clearInterval(this.refreshTimer);
-    this.forwarder?.close();
+    this.lean?.close();
     this.watches.detach();
     const client = this.client;
     this.client = undefined;
