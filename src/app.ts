@@ -20,6 +20,7 @@ import { RedisSessionStore } from './session/redis-session-store.ts';
 import type { SessionStore } from './session/session-store.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
+import { MemoryReplicaBus, RedisReplicaBus, type ReplicaBus } from './store/replica-bus.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
 export interface App {
@@ -54,10 +55,15 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     redis && config.store.kind === 'redis'
       ? new RedisSessionStore(redis, config.store.keyPrefix)
       : new MemorySessionStore();
+  // Session changes other replicas must apply (a legacy session's resource subscriptions).
+  const bus: ReplicaBus =
+    redis && config.store.kind === 'redis'
+      ? new RedisReplicaBus(redis, config.store, log)
+      : new MemoryReplicaBus();
   const governance = await buildGovernance(config, { metrics, log, redis });
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
   for (const observer of governance.observers) federation.observe(observer);
-  const endpoint = new McpEndpoint(federation, store, config, log);
+  const endpoint = new McpEndpoint(federation, store, config, log, bus);
   const auth = new InboundAuth(config.inbound.auth, config.listen.path);
   const admin = getRequestListener(
     adminRoutes(federation, metrics, { storeReady: () => governance.ready() }).fetch,
@@ -126,6 +132,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         await endpoint.close();
         await federation.close();
         await store.close();
+        await bus.close();
         // After every call has ended, so the audit log holds them all.
         await governance.close();
         if (redis) await redis.quit().catch(() => redis.disconnect());

@@ -3,11 +3,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import type { Server } from '@modelcontextprotocol/server';
 import type { Config } from '../config/schema.ts';
-import { ERROR_NUMBERS } from '../errors.ts';
+import { ERROR_NUMBERS, ProxyError } from '../errors.ts';
 import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { SessionRecord, SessionStore } from '../session/session-store.ts';
+import type { ReplicaBus, ReplicaMessage } from '../store/replica-bus.ts';
 import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
@@ -48,8 +49,10 @@ export class LegacySessions {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly fast: FastPath,
+    private readonly bus: ReplicaBus,
   ) {
     fed.onChange((e) => this.broadcast(e));
+    bus.onMessage((m) => this.applyRemote(m));
     this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
     this.sweep.unref();
   }
@@ -131,7 +134,7 @@ export class LegacySessions {
       storeUnavailable(res);
       return;
     }
-    const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
+    const down = this.downstream(id, caller);
     const server = createProxyServer(this.fed, down);
     let session: LiveSession | undefined;
     const transport = new NodeStreamableHTTPServerTransport({
@@ -164,7 +167,7 @@ export class LegacySessions {
   private async rebuildNow(id: string, caller: Caller): Promise<LiveSession | undefined> {
     const record = await this.store.get(id);
     if (!record || record.caller !== caller.id) return undefined;
-    const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
+    const down = this.downstream(id, caller);
     const server = createProxyServer(this.fed, down);
     let session: LiveSession | undefined;
     const { web, node } = rebuiltTransport(id, (closed) => this.closedByClient(closed, session));
@@ -183,6 +186,8 @@ export class LegacySessions {
     }
     session = { id, caller, server, transport: node, down, lastSeen: Date.now(), inflight: new Map() };
     this.remember(session);
+    // Subscriptions made on another replica: this one may hold the GET stream, so its upstreams follow them too.
+    await this.follow(session, record.subscriptions ?? []);
     this.log.debug({ session: id }, 'legacy session rebuilt from the store');
     return session;
   }
@@ -213,6 +218,74 @@ export class LegacySessions {
     ac.abort();
     res.writeHead(202).end();
     return true;
+  }
+
+  private downstream(id: string, caller: Caller): DownstreamContext {
+    const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
+    down.subscriptionsChanged = () => this.shareSubscriptions(id, down);
+    return down;
+  }
+
+  /**
+   * After resources/subscribe or unsubscribe: the set goes into the session record (read by a replica
+   * that rebuilds the session later) and over the replica bus (to replicas holding it now), so the
+   * replica holding the GET stream follows the URI upstream and receives its resources/updated.
+   */
+  private async shareSubscriptions(id: string, down: DownstreamContext): Promise<void> {
+    const subscriptions = [...(down.subscriptions ?? [])];
+    try {
+      const record = await this.store.get(id);
+      if (!record) return;
+      await this.store.put({ ...record, subscriptions }, this.config.sessions.ttlSeconds);
+      await this.bus.publish({ session: id, subscriptions });
+    } catch (err) {
+      this.log.debug({ session: id, err: (err as Error).message }, 'sharing subscriptions failed');
+      throw new ProxyError(
+        'STORE_UNAVAILABLE',
+        'the session store cannot be reached: the subscription is not shared with other replicas; try again shortly',
+        { retryAfterMs: STORE_RETRY_SECONDS * 1000 },
+      );
+    }
+  }
+
+  /** Another replica changed a session's subscriptions: a live copy here follows the new set. */
+  private applyRemote(msg: ReplicaMessage): void {
+    const session = this.live.get(msg.session);
+    const current = session?.down.subscriptions;
+    if (!session || !current) return;
+    const wanted = new Set(msg.subscriptions);
+    for (const uri of [...current]) {
+      if (wanted.has(uri)) continue;
+      current.delete(uri);
+      this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
+        this.log.debug({ session: session.id, uri, err: err.message }, 'remote unsubscribe failed');
+      });
+    }
+    void this.follow(
+      session,
+      [...wanted].filter((uri) => !current.has(uri)),
+    );
+  }
+
+  /** Subscribes this replica's upstreams to URIs a session follows (counted once per session and URI). */
+  private async follow(session: LiveSession, uris: string[]): Promise<void> {
+    const subs = session.down.subscriptions;
+    if (!subs) return;
+    await Promise.all(
+      uris.map(async (uri) => {
+        if (subs.has(uri)) return;
+        subs.add(uri);
+        try {
+          await this.fed.subscription('resources/subscribe', uri);
+        } catch (err) {
+          subs.delete(uri);
+          this.log.debug(
+            { session: session.id, uri, err: (err as Error).message },
+            'follow subscription failed',
+          );
+        }
+      }),
+    );
   }
 
   private broadcast(e: ChangeEvent): void {

@@ -7,6 +7,7 @@ import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { Federation } from '../router/federation.ts';
 import type { SessionStore } from '../session/session-store.ts';
+import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import { isModernMessage } from './era.ts';
 import { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
@@ -36,9 +37,10 @@ export class McpEndpoint {
     store: SessionStore,
     private readonly config: Config,
     log: Logger,
+    bus: ReplicaBus = new MemoryReplicaBus(),
   ) {
     this.fast = new FastPath(fed);
-    this.sessions = new LegacySessions(fed, store, config, log, this.fast);
+    this.sessions = new LegacySessions(fed, store, config, log, this.fast, bus);
     this.modern = createMcpHandler(
       (mctx) => createProxyServer(fed, { era: 'modern', caller: callerOf(mctx.authInfo) }),
       {

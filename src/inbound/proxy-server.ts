@@ -19,6 +19,8 @@ export interface DownstreamContext {
   caller: Caller;
   /** Legacy sessions track their resource subscriptions here. */
   subscriptions?: Set<string>;
+  /** Called after `subscriptions` changed: the session shares the new set with the other replicas. */
+  subscriptionsChanged?: () => Promise<void>;
 }
 
 /** Turns the proxy's own errors into JSON-RPC errors with a stable `data.code` (the SDK relays ProtocolError as is). */
@@ -128,6 +130,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
           });
         await fed.subscription('resources/subscribe', req.params.uri);
         down.subscriptions?.add(req.params.uri);
+        await down.subscriptionsChanged?.();
         return {};
       }),
     );
@@ -135,6 +138,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
       guard(async () => {
         if (!down.subscriptions?.delete(req.params.uri)) return {};
         await fed.subscription('resources/unsubscribe', req.params.uri);
+        await down.subscriptionsChanged?.();
         return {};
       }),
     );

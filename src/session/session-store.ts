@@ -7,6 +7,8 @@ export interface SessionRecord {
   clientCapabilities?: Record<string, unknown>;
   /** Upstream session ids per upstream name, so another replica could continue them. */
   upstreamSessions: Record<string, string>;
+  /** The URIs the session subscribed to (resources/subscribe), so any replica holding its stream follows them. */
+  subscriptions?: string[];
   createdAt: number;
 }
 

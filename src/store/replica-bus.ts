@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { StoreConfig } from '../config/schema.ts';
+import type { Logger } from '../log.ts';
+import { createRedisClient } from './redis-client.ts';
+
+/**
+ * A change to one 2025-era session's state that the replicas holding a live copy of it must apply:
+ * today its full resource subscription set (sent whole, so a lost or reordered message heals on the next).
+ */
+export interface ReplicaMessage {
+  session: string;
+  subscriptions: string[];
+}
+
+/**
+ * Carries session changes between replicas. A replica never receives its own messages (it applied the
+ * change already). Delivery is best effort (pub/sub): the session record stays the source of truth,
+ * read again whenever a replica rebuilds the session. Never used on the tools/call path.
+ */
+export interface ReplicaBus {
+  publish(msg: ReplicaMessage): Promise<void>;
+  onMessage(handler: (msg: ReplicaMessage) => void): void;
+  close(): Promise<void>;
+}
+
+/** One process: there is no other replica, so nothing to deliver. */
+export class MemoryReplicaBus implements ReplicaBus {
+  async publish(_msg: ReplicaMessage): Promise<void> {}
+  onMessage(_handler: (msg: ReplicaMessage) => void): void {}
+  async close(): Promise<void> {}
+}
+
+interface Envelope extends ReplicaMessage {
+  from: string;
+}
+
+/**
+ * Redis pub/sub on `<prefix>replica-bus`. Publishing uses the shared client; receiving needs a
+ * dedicated connection (a subscribed connection can issue no other command), made from the same store
+ * config, which resubscribes by itself after a reconnect.
+ */
+export class RedisReplicaBus implements ReplicaBus {
+  private readonly id = randomUUID();
+  private readonly channel: string;
+  private readonly sub: Redis;
+  private readonly handlers: Array<(msg: ReplicaMessage) => void> = [];
+
+  constructor(
+    private readonly pub: Redis,
+    store: Extract<StoreConfig, { kind: 'redis' }>,
+    private readonly log: Logger,
+  ) {
+    this.channel = `${store.keyPrefix}replica-bus`;
+    this.sub = createRedisClient(store);
+    this.sub.on('error', (err: Error) => log.debug({ err: err.message }, 'replica bus connection error'));
+    this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
+    // Without an offline queue a SUBSCRIBE sent before the connection is up fails: subscribe on every
+    // (re)connect instead (a repeated SUBSCRIBE is harmless).
+    this.sub.on('ready', () => {
+      this.sub.subscribe(this.channel).catch((err: Error) => {
+        log.debug({ err: err.message }, 'replica bus subscribe failed (retried on reconnect)');
+      });
+    });
+  }
+
+  async publish(msg: ReplicaMessage): Promise<void> {
+    const envelope: Envelope = { ...msg, from: this.id };
+    await this.pub.publish(this.channel, JSON.stringify(envelope));
+  }
+
+  onMessage(handler: (msg: ReplicaMessage) => void): void {
+    this.handlers.push(handler);
+  }
+
+  private receive(channel: string, raw: string): void {
+    if (channel !== this.channel) return;
+    let env: Envelope;
+    try {
+      env = JSON.parse(raw) as Envelope;
+    } catch {
+      return;
+    }
+    if (env.from === this.id || typeof env.session !== 'string' || !Array.isArray(env.subscriptions)) return;
+    const msg: ReplicaMessage = {
+      session: env.session,
+      subscriptions: env.subscriptions.filter((u): u is string => typeof u === 'string'),
+    };
+    for (const h of this.handlers) {
+      try {
+        h(msg);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'replica bus handler failed');
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sub.quit().catch(() => this.sub.disconnect());
+  }
+}
