@@ -18,43 +18,11 @@ import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
 import { upstreamParams } from './meta.ts';
+import { followResource, watchListenResources } from './resource-subscriptions.ts';
+import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { VisibleLists } from './visible-lists.ts';
 
-export type ChangeEvent =
-  | { kind: 'tools' | 'prompts' | 'resources' }
-  | { kind: 'resource_updated'; uri: string; params?: Record<string, unknown> }
-  | { kind: 'log'; upstream: string; params: Record<string, unknown> };
-
-/** How a downstream request talks back while its call runs. */
-export interface CallIO {
-  signal?: AbortSignal;
-  /** The downstream client's capabilities, forwarded to 2026-07-28 upstreams. */
-  clientCapabilities?: Record<string, unknown>;
-  /** Present when the downstream asked for progress (it sent a progressToken). */
-  progress?: (p: { progress: number; total?: number; message?: string }) => void;
-}
-
-/** Observes every governed call once it ends (the audit log). Runs on the hot path: keep it cheap. */
-export type CallObserver = (call: CallRecord) => void;
-
-export interface CallRecord {
-  ctx: CallContext;
-  method: CallMethod;
-  /**
-   * Public tool or prompt name (as sent, when unknown); for resources/read the listed URI or the public
-   * template it matched (never a URI expanded with values), null when it matched neither.
-   */
-  publicName: string | null;
-  upstream: string | null;
-  /** The same on the upstream's side. */
-  upstreamName: string | null;
-  /** The arguments as received (prompts, tools) or the URI (resources), before any hook: never log it. */
-  argumentsValue: unknown;
-  totalMs: number;
-  upstreamMs: number;
-  upstreamStatus: number | null;
-  result: 'ok' | 'tool_error' | 'error';
-}
+export type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 
 const PAGE_SIZE = 100;
 const RESULT_PAGE_KEYS: Record<ListKind, string> = {
@@ -427,46 +395,14 @@ export class Federation {
     });
   }
 
-  /**
-   * resources/subscribe and unsubscribe of 2025-era clients: the upstream that owns the URI follows it
-   * while at least one downstream subscriber does, in whichever way its era allows (a 2026-07-28
-   * upstream has no resources/subscribe: forwarding it failed with -32046). The upstream subscription is
-   * shared by every subscriber, so it carries no one caller's correlation.
-   */
-  async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string) {
-    const route = this.catalog.resolveResource(uri);
-    if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
-    await (method === 'resources/subscribe'
-      ? route.upstream.watch(route.name)
-      : route.upstream.unwatch(route.name));
-    return {};
+  /** resources/subscribe and unsubscribe of 2025-era clients (see resource-subscriptions.ts). */
+  subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string) {
+    return followResource(this.catalog, method, uri);
   }
 
-  /**
-   * A 2026-07-28 `subscriptions/listen` on its way to the SDK handler (which serves the stream itself):
-   * the upstreams follow its `resourceSubscriptions` until the returned release runs (when the stream
-   * ends). Undefined for any other message. URIs no upstream owns are left to the SDK's filter.
-   */
+  /** The upstream watches behind a 2026-07-28 `subscriptions/listen` (see resource-subscriptions.ts). */
   watchListen(body: unknown): (() => void) | undefined {
-    const msg = body as {
-      method?: unknown;
-      params?: { notifications?: { resourceSubscriptions?: unknown } };
-    };
-    const uris =
-      msg?.method === 'subscriptions/listen' ? msg.params?.notifications?.resourceSubscriptions : undefined;
-    if (!Array.isArray(uris)) return undefined;
-    const routes = [...new Set(uris.filter((u): u is string => typeof u === 'string'))]
-      .map((uri) => this.catalog.resolveResource(uri))
-      .filter((r): r is Route => r !== undefined);
-    if (routes.length === 0) return undefined;
-    const ignore = (err: Error) => this.log.debug({ err: err.message }, 'listen resource watch failed');
-    for (const r of routes) r.upstream.watch(r.name).catch(ignore);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      for (const r of routes) r.upstream.unwatch(r.name).catch(ignore);
-    };
+    return watchListenResources(this.catalog, body, this.log);
   }
 
   /** logging/setLevel fans out to every ready upstream that logs. */
