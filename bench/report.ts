@@ -31,6 +31,10 @@ export interface RowKey {
   payload_bytes: number;
   /** Auth rows only: the proxy signs for a protected upstream (bench/auth-rows.ts). */
   auth?: AuthKind;
+  /** Redis rows only: the proxy keeps its state in Redis (bench/store-chain-rows.ts). */
+  store?: 'redis';
+  /** Chain rows only: number of proxies in a row (client → edge → core → upstream = 2). */
+  hops?: 2;
 }
 
 export type Verdict = 'PASS' | 'MISS' | null;
@@ -45,7 +49,14 @@ export interface Row extends RowKey {
   hop_cpu_us_per_call: number | null;
   floor_cpu_us_per_call: number | null;
   throughput_ratio_vs_floor: number | null;
-  checks: { added_p50: Verdict; cpu: Verdict; throughput: Verdict; auth_added_p50?: Verdict };
+  checks: {
+    added_p50: Verdict;
+    cpu: Verdict;
+    throughput: Verdict;
+    auth_added_p50?: Verdict;
+    store_added_p50?: Verdict;
+    second_hop?: Verdict;
+  };
   errors: number;
   calls: number;
   skipped?: string;
@@ -57,6 +68,22 @@ export interface Row extends RowKey {
   unauth_cpu_us_per_call?: number | null;
   /** Auth rows: CPU per call of the protected upstream (auth) and of the `--auth none` one (unauth). */
   upstream_cpu_us_per_call?: { auth: number; unauth: number } | null;
+  /** Redis rows: the same proxy config with the memory store (the baseline). */
+  proxied_memory?: Stats | null;
+  /** Redis rows: `proxied.p50 − proxied_memory.p50`, both from the same interleaved rounds. */
+  store_added_p50_ms?: number | null;
+  /** Redis rows: CPU per call of the memory-store proxy (`hop_cpu_us_per_call` is the Redis one's). */
+  memory_cpu_us_per_call?: number | null;
+  /** Redis rows: CPU per call of redis-server during the Redis proxy's phases. */
+  redis_cpu_us_per_call?: number | null;
+  /** Chain rows: client → core proxy → upstream (one hop); `proxied` is the whole chain. */
+  proxied_core?: Stats | null;
+  /** Chain rows: `proxied_core.p50 − direct.p50`. */
+  first_hop_added_p50_ms?: number | null;
+  /** Chain rows: `proxied.p50 − proxied_core.p50` (edge in front of the core). */
+  second_hop_added_p50_ms?: number | null;
+  /** Chain rows: CPU per call of the core alone, and of edge and core during the chain's phases. */
+  chain_cpu_us_per_call?: { core_alone: number; edge: number; core_in_chain: number } | null;
 }
 
 /**
@@ -65,19 +92,29 @@ export interface Row extends RowKey {
  * `info`; its own target is the absolute `authAddedP50` (issue "Upstream auth adapters").
  */
 export function targets(key: RowKey) {
-  if (key.auth) return { addedP50: null, cpu: null, throughput: null, authAddedP50: 0.3 };
+  const none = { storeAddedP50: null, secondHopRatio: null };
+  if (key.auth) return { addedP50: null, cpu: null, throughput: null, authAddedP50: 0.3, ...none };
+  // Redis and chain rows have their own absolute / relative targets (issue 6, Performance).
+  if (key.store)
+    return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none, storeAddedP50: 0.5 };
+  if (key.hops)
+    return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none, secondHopRatio: 1.1 };
   return {
     addedP50: key.governance === 'on' ? 2 : 1.3,
     cpu: key.governance === 'off' ? 1.5 : null,
     throughput: key.governance === 'off' && key.concurrency === 16 ? 0.9 : null,
     authAddedP50: null,
+    ...none,
   };
 }
 
 export function rowName(key: RowKey): string {
   const size = key.payload_bytes >= 1024 ? `${key.payload_bytes / 1024}KiB` : `${key.payload_bytes}B`;
   const name = `${key.era} c${key.concurrency} ${size} gov-${key.governance}`;
-  return key.auth ? `${name} auth-${key.auth}` : name;
+  if (key.auth) return `${name} auth-${key.auth}`;
+  if (key.store) return `${name} store-${key.store}`;
+  if (key.hops) return `${name} chain-${key.hops}hop`;
+  return name;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -189,6 +226,66 @@ export function buildAuthRow(
   };
 }
 
+/**
+ * A Redis row: `direct` and `floor` reach the tools-server, `proxied` goes through the Redis-store
+ * proxy, `memory` through the same config with the memory store. `redis` CPU rides on `proxied`'s
+ * `upstreamCpuUs` (the redis-server process during the Redis proxy's phases).
+ */
+export function buildStoreRow(
+  key: RowKey,
+  direct: Round[],
+  floor: Round[],
+  proxied: Round[],
+  memory: Round[],
+): Row {
+  const row = buildRow(key, direct, floor, proxied);
+  const m = summarize(memory);
+  const added = round3((row.proxied?.p50_ms ?? Number.NaN) - m.p50_ms);
+  const limit = targets(key).storeAddedP50;
+  return {
+    ...row,
+    proxied_memory: m,
+    store_added_p50_ms: added,
+    memory_cpu_us_per_call: cpuPerCall(memory),
+    redis_cpu_us_per_call: upstreamCpuPerCall(proxied),
+    checks: { ...row.checks, store_added_p50: limit === null ? null : added <= limit ? 'PASS' : 'MISS' },
+    errors: row.errors + memory.reduce((sum, r) => sum + r.errors, 0),
+    calls: row.calls + memory.reduce((sum, r) => sum + r.calls, 0),
+  };
+}
+
+/**
+ * A chain row: `proxied` is client → edge → core → upstream, `core` is client → core → upstream.
+ * `proxied` rounds carry the edge's CPU as `cpuUs` and the core's as `upstreamCpuUs`.
+ */
+export function buildChainRow(
+  key: RowKey,
+  direct: Round[],
+  floor: Round[],
+  proxied: Round[],
+  core: Round[],
+): Row {
+  const row = buildRow(key, direct, floor, proxied);
+  const c = summarize(core);
+  const first = round3(c.p50_ms - (row.direct?.p50_ms ?? Number.NaN));
+  const second = round3((row.proxied?.p50_ms ?? Number.NaN) - c.p50_ms);
+  const ratio = targets(key).secondHopRatio;
+  return {
+    ...row,
+    proxied_core: c,
+    first_hop_added_p50_ms: first,
+    second_hop_added_p50_ms: second,
+    chain_cpu_us_per_call: {
+      core_alone: cpuPerCall(core),
+      edge: cpuPerCall(proxied),
+      core_in_chain: upstreamCpuPerCall(proxied),
+    },
+    checks: { ...row.checks, second_hop: ratio === null ? null : second <= ratio * first ? 'PASS' : 'MISS' },
+    errors: row.errors + core.reduce((sum, r) => sum + r.errors, 0),
+    calls: row.calls + core.reduce((sum, r) => sum + r.calls, 0),
+  };
+}
+
 export function skippedRow(key: RowKey, reason: string): Row {
   return {
     name: rowName(key),
@@ -201,11 +298,20 @@ export function skippedRow(key: RowKey, reason: string): Row {
     hop_cpu_us_per_call: null,
     floor_cpu_us_per_call: null,
     throughput_ratio_vs_floor: null,
-    checks: { added_p50: null, cpu: null, throughput: null, ...(key.auth && { auth_added_p50: null }) },
+    checks: {
+      added_p50: null,
+      cpu: null,
+      throughput: null,
+      ...(key.auth && { auth_added_p50: null }),
+      ...(key.store && { store_added_p50: null }),
+      ...(key.hops && { second_hop: null }),
+    },
     errors: 0,
     calls: 0,
     skipped: reason,
     ...(key.auth && { proxied_unauth: null, auth_added_p50_ms: null }),
+    ...(key.store && { proxied_memory: null, store_added_p50_ms: null }),
+    ...(key.hops && { proxied_core: null, first_hop_added_p50_ms: null, second_hop_added_p50_ms: null }),
   };
 }
 
@@ -231,11 +337,89 @@ function ratioCell(
  * then the auth rows (their own columns) when there are any.
  */
 export function table(rows: Row[]): string {
-  const plain = rows.filter((r) => !r.auth);
+  const plain = rows.filter((r) => !r.auth && !r.store && !r.hops);
   const auth = rows.filter((r) => r.auth);
-  if (auth.length === 0) return proxyTable(plain);
-  if (plain.length === 0) return authTable(auth);
-  return `${proxyTable(plain)}\n\n${authTable(auth)}`;
+  const store = rows.filter((r) => r.store);
+  const chain = rows.filter((r) => r.hops);
+  return [
+    plain.length > 0 ? proxyTable(plain) : '',
+    auth.length > 0 ? authTable(auth) : '',
+    store.length > 0 ? storeTable(store) : '',
+    chain.length > 0 ? chainTable(chain) : '',
+  ]
+    .filter((t) => t !== '')
+    .join('\n\n');
+}
+
+const verdictCell = (value: number | null | undefined, goal: string, verdict: Verdict | undefined) =>
+  `${fmt(value, 3)} (${goal})${verdict ? ` ${verdict}` : ''}`;
+
+/** Redis rows: `memory` is the same proxy config with the memory store (the baseline). */
+function storeTable(rows: Row[]): string {
+  const head = [
+    'redis row',
+    'direct p50/p99 ms',
+    'floor p50/p99 ms',
+    'proxied memory p50/p99 ms',
+    'proxied redis p50/p99 ms',
+    'store added p50 ms',
+    'added p50 ms redis / floor',
+    'proxy CPU µs/call redis / memory / floor',
+    'redis-server CPU µs/call',
+    'rps direct / floor / memory / redis',
+  ];
+  return render(head, rows, (r) => [
+    r.name,
+    pair(r.direct),
+    pair(r.floor),
+    pair(r.proxied_memory ?? null),
+    pair(r.proxied),
+    verdictCell(r.store_added_p50_ms, `<=${targets(r).storeAddedP50}`, r.checks.store_added_p50),
+    `${fmt(r.added_p50_ms, 3)} / ${fmt(r.floor_added_p50_ms, 3)}`,
+    `${fmt(r.hop_cpu_us_per_call, 0)} / ${fmt(r.memory_cpu_us_per_call, 0)} / ${fmt(r.floor_cpu_us_per_call, 0)}`,
+    fmt(r.redis_cpu_us_per_call, 0),
+    `${r.direct?.rps} / ${r.floor?.rps} / ${r.proxied_memory?.rps} / ${r.proxied?.rps}`,
+  ]);
+}
+
+/** Chain rows: `core` is one proxy, `chain` the edge in front of it. */
+function chainTable(rows: Row[]): string {
+  const head = [
+    'chain row',
+    'direct p50/p99 ms',
+    'floor p50/p99 ms',
+    'core p50/p99 ms',
+    'edge→core p50/p99 ms',
+    'hop added p50 ms first / second',
+    'second hop',
+    'floor added p50 ms',
+    'CPU µs/call core alone / edge / core in chain / floor',
+    'rps direct / floor / core / chain',
+  ];
+  return render(head, rows, (r) => {
+    const ratio = targets(r).secondHopRatio;
+    const c = r.chain_cpu_us_per_call;
+    const first = r.first_hop_added_p50_ms;
+    const second = r.second_hop_added_p50_ms;
+    const shown =
+      first && second !== null && second !== undefined && first > 0
+        ? `${(second / first).toFixed(2)}x`
+        : 'n/a';
+    return [
+      r.name,
+      pair(r.direct),
+      pair(r.floor),
+      pair(r.proxied_core ?? null),
+      pair(r.proxied),
+      `${fmt(first, 3)} / ${fmt(second, 3)}`,
+      `${shown} (<=${ratio}x first)${r.checks.second_hop ? ` ${r.checks.second_hop}` : ''}`,
+      fmt(r.floor_added_p50_ms, 3),
+      c
+        ? `${fmt(c.core_alone, 0)} / ${fmt(c.edge, 0)} / ${fmt(c.core_in_chain, 0)} / ${fmt(r.floor_cpu_us_per_call, 0)}`
+        : '-',
+      `${r.direct?.rps} / ${r.floor?.rps} / ${r.proxied_core?.rps} / ${r.proxied?.rps}`,
+    ];
+  });
 }
 
 function proxyTable(rows: Row[]): string {

@@ -3,6 +3,7 @@
  * same run (DESIGN.md "Performance"). Prints a Markdown table and writes bench/results.json. Then
  * the auth rows (bench/auth-rows.ts): the same proxy signing for a SigV4 or OAuth upstream, against
  * the same proxy without auth to the same server without the check, interleaved in the same rounds.
+ * Then the Redis-store rows and the two-hop chain row (bench/store-chain-rows.ts), measured the same way.
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S | --requests N] [--filter TEXT] [--out FILE]
  */
@@ -16,7 +17,9 @@ import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
 import {
   buildAuthRow,
+  buildChainRow,
   buildRow,
+  buildStoreRow,
   type Round,
   type Row,
   type RowKey,
@@ -24,6 +27,7 @@ import {
   skippedRow,
   table,
 } from './report.ts';
+import { type RedisServer, redisVariant, startRedis, writeEdgeConfig } from './store-chain-rows.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -83,6 +87,8 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   if (GOVERNANCE.some((g) => rowKeys(g).length > 0)) rows.push(...(await measureProxyRows()));
   for (const kind of AUTH_KINDS) rows.push(...(await measureAuthRows(kind)));
+  rows.push(...(await measureStoreRows()));
+  rows.push(...(await measureChainRows()));
 
   const results = {
     machine: {
@@ -273,7 +279,8 @@ async function measureRounds<K extends string>(
         const cpuUs = pid === undefined ? undefined : cpu(pid.hop) - cpuBefore;
         const upstreamCpuUs = pid?.upstream === undefined ? undefined : cpu(pid.upstream) - upstreamBefore;
         measuredRounds[kind].push({ ...phase, cpuUs, ...(upstreamCpuUs !== undefined && { upstreamCpuUs }) });
-        const where = key.auth ? `${kind} ${key.era} auth-${key.auth}` : `${kind} ${key.era}`;
+        const extra = key.auth ? ` auth-${key.auth}` : key.store ? ' store-redis' : key.hops ? ' chain' : '';
+        const where = `${kind} ${key.era}${extra}`;
         if (phase.firstError) firstErrors.set(where, phase.firstError);
       }
     }
@@ -364,6 +371,192 @@ async function measureAuthRows(auth: AuthKind): Promise<Row[]> {
   } finally {
     for (const child of started.reverse()) await child.stop();
     await setup?.stop();
+  }
+}
+
+// Redis rows (issue 6, Performance): concurrency 1, 200 B, the Redis-store proxy against the same
+// config with the memory store. Legacy: the session lives in the store, so every call's session
+// lookup / touch is a Redis round trip; modern is stateless. Gov-on: rate counters and the PII vault
+// live in Redis too.
+const STORE_KEYS: RowKey[] = [
+  { era: 'legacy', concurrency: 1, governance: 'off', payload_bytes: 200, store: 'redis' },
+  { era: 'modern', concurrency: 1, governance: 'off', payload_bytes: 200, store: 'redis' },
+  { era: 'modern', concurrency: 1, governance: 'on', payload_bytes: 200, store: 'redis' },
+];
+/** `memory`: the Redis row's proxy config with the memory store, same upstream: the baseline. */
+type StoreTarget = Kind | 'memory';
+const STORE_TARGETS: StoreTarget[] = ['direct', 'floor', 'proxied', 'memory'];
+// Chain row: client → edge → core → tools-server, modern, c1, 200 B, governance off.
+const CHAIN_KEYS: RowKey[] = [
+  { era: 'modern', concurrency: 1, governance: 'off', payload_bytes: 200, hops: 2 },
+];
+/** `core`: the core proxy alone (one hop); `proxied` is the edge in front of it. */
+type ChainTarget = Kind | 'core';
+const CHAIN_TARGETS: ChainTarget[] = ['direct', 'floor', 'core', 'proxied'];
+
+const filtered = (keys: RowKey[]) => {
+  const filter = flags.filter;
+  return filter ? keys.filter((k) => rowName(k).includes(filter)) : keys;
+};
+/** Forward then backward (ABBA), as for the auth rows: the compared pair are always neighbours. */
+const abba =
+  <K>(list: K[]) =>
+  (r: number) =>
+    r % 2 === 0 ? list : [...list].reverse();
+
+/**
+ * The Redis rows: one tools-server, a floor, a private redis-server, and per governance level a
+ * pair of proxies (Redis store, memory store) with otherwise the same config. Fresh processes, so
+ * the count-based warm-up of the auth rows, in every era the level measures.
+ */
+async function measureStoreRows(): Promise<Row[]> {
+  const keys = filtered(STORE_KEYS);
+  if (keys.length === 0) return [];
+  const started: Child[] = [];
+  let redis: RedisServer | undefined;
+  const rows: Row[] = [];
+  try {
+    const upstream = await spawnChild(
+      'upstream-store',
+      ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
+      /LISTENING (\S+)/,
+    );
+    started.push(upstream);
+    const floor = await spawnChild(
+      'floor-store',
+      ['--import', 'tsx', 'bench/floor.ts', '--upstream', upstream.url],
+      READY.floor,
+    );
+    started.push(floor);
+    redis = await startRedis(tmp);
+    log(`redis rows: redis-server ${redis.url} (pid ${redis.pid}), upstream ${upstream.url}`);
+    for (const governance of GOVERNANCE) {
+      const levelKeys = keys.filter((k) => k.governance === governance);
+      if (levelKeys.length === 0) continue;
+      const setup = await writeProxyConfig(governance, upstream.url, tmp);
+      const twin = redisVariant(setup.configPath, redis.url, setup.auditPath);
+      const pair: Child[] = [];
+      try {
+        const spawn = async (name: string, config: string) => {
+          const child = await spawnChild(name, ['bin/mcp-fed.js', 'serve', '--config', config], READY.proxy);
+          pair.push(child);
+          return child;
+        };
+        const proxy = await spawn(`proxy-store-redis-${governance}`, twin.configPath);
+        const memory = await spawn(`proxy-store-memory-${governance}`, setup.configPath);
+        log(
+          `redis gov-${governance}: redis proxy ${proxy.url} (pid ${proxy.pid}), memory proxy ${memory.url} (pid ${memory.pid})`,
+        );
+        const targets: Record<StoreTarget, Target> = {
+          direct: { url: upstream.url, tool: 'echo' },
+          floor: { url: floor.url, tool: 'echo' },
+          proxied: { url: proxy.url, tool: 'tools__echo', headers: setup.headers },
+          memory: { url: memory.url, tool: 'tools__echo', headers: setup.headers },
+        };
+        const unusable =
+          (await probe(targets.proxied, twin.auditPath)) ?? (await probe(targets.memory, setup.auditPath));
+        if (unusable) {
+          rows.push(...levelKeys.map((k) => skippedRow(k, `redis gov-${governance}: ${unusable}`)));
+          continue;
+        }
+        for (const era of new Set(levelKeys.map((k) => k.era))) await warm(targets, era, authWarmup);
+        const pids = {
+          floor: { hop: floor.pid },
+          proxied: { hop: proxy.pid, upstream: redis.pid },
+          memory: { hop: memory.pid },
+        };
+        for (const key of levelKeys) {
+          const m = await measureRounds(key, targets, abba(STORE_TARGETS), pids);
+          const built = buildStoreRow(key, m.direct, m.floor, m.proxied, m.memory);
+          log(
+            `${built.name}: store added p50 ${built.store_added_p50_ms} ms (${built.proxied?.p50_ms} vs ${built.proxied_memory?.p50_ms}), proxy CPU ${built.hop_cpu_us_per_call}/${built.memory_cpu_us_per_call} µs, redis-server CPU ${built.redis_cpu_us_per_call} µs, errors ${built.errors}`,
+          );
+          rows.push(built);
+        }
+      } finally {
+        for (const child of pair.reverse()) await child.stop();
+        await setup.close();
+      }
+    }
+    return rows;
+  } catch (err) {
+    const reason = `redis rows failed: ${firstLine((err as Error).message)}`;
+    log(reason);
+    const done = new Set(rows.map((r) => r.name));
+    return [...rows, ...keys.filter((k) => !done.has(rowName(k))).map((k) => skippedRow(k, reason))];
+  } finally {
+    for (const child of started.reverse()) await child.stop();
+    await redis?.stop();
+  }
+}
+
+/**
+ * The chain row: tools-server, a floor in front of it, the core proxy in front of it, and the edge
+ * proxy whose one upstream is the core's /mcp (`core__tools__echo`). The same count-based warm-up.
+ */
+async function measureChainRows(): Promise<Row[]> {
+  const keys = filtered(CHAIN_KEYS);
+  if (keys.length === 0) return [];
+  const started: Child[] = [];
+  try {
+    const run = async (name: string, args: string[], ready: RegExp) => {
+      const child = await spawnChild(name, args, ready);
+      started.push(child);
+      return child;
+    };
+    const upstream = await run(
+      'upstream-chain',
+      ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
+      /LISTENING (\S+)/,
+    );
+    const floor = await run(
+      'floor-chain',
+      ['--import', 'tsx', 'bench/floor.ts', '--upstream', upstream.url],
+      READY.floor,
+    );
+    const setup = await writeProxyConfig('off', upstream.url, tmp);
+    const core = await run(
+      'proxy-chain-core',
+      ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
+      READY.proxy,
+    );
+    const edgeConfig = writeEdgeConfig(core.url, tmp);
+    const edge = await run(
+      'proxy-chain-edge',
+      ['bin/mcp-fed.js', 'serve', '--config', edgeConfig.configPath],
+      READY.proxy,
+    );
+    log(`chain: core ${core.url} (pid ${core.pid}), edge ${edge.url} (pid ${edge.pid})`);
+    const targets: Record<ChainTarget, Target> = {
+      direct: { url: upstream.url, tool: 'echo' },
+      floor: { url: floor.url, tool: 'echo' },
+      core: { url: core.url, tool: 'tools__echo' },
+      proxied: { url: edge.url, tool: edgeConfig.tool },
+    };
+    const unusable = (await probe(targets.proxied)) ?? (await probe(targets.core));
+    if (unusable) return keys.map((k) => skippedRow(k, `chain: ${unusable}`));
+    await warm(targets, 'modern', authWarmup);
+    const pids = {
+      floor: { hop: floor.pid },
+      core: { hop: core.pid },
+      proxied: { hop: edge.pid, upstream: core.pid },
+    };
+    const rows: Row[] = [];
+    for (const key of keys) {
+      const m = await measureRounds(key, targets, abba(CHAIN_TARGETS), pids);
+      const built = buildChainRow(key, m.direct, m.floor, m.proxied, m.core);
+      log(
+        `${built.name}: first hop ${built.first_hop_added_p50_ms} ms, second hop ${built.second_hop_added_p50_ms} ms (${built.checks.second_hop}), CPU core ${built.chain_cpu_us_per_call?.core_alone} / edge ${built.chain_cpu_us_per_call?.edge} µs, errors ${built.errors}`,
+      );
+      rows.push(built);
+    }
+    return rows;
+  } catch (err) {
+    const reason = `chain row failed: ${firstLine((err as Error).message)}`;
+    log(reason);
+    return keys.map((k) => skippedRow(k, reason));
+  } finally {
+    for (const child of started.reverse()) await child.stop();
   }
 }
 

@@ -87,21 +87,20 @@ export class FastPath {
     });
     let streaming = false;
     const io: CallIO = { signal: ac.signal, clientCapabilities };
+    const send = (method: string, notParams: Record<string, unknown> | undefined) => {
+      if (res.writableEnded) return;
+      if (!streaming) {
+        res.writeHead(200, SSE_HEADERS);
+        streaming = true;
+      }
+      const note =
+        notParams === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: notParams };
+      res.write(`event: message\ndata: ${JSON.stringify(note)}\n\n`);
+    };
+    io.notify = send;
     const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
     if (token !== undefined) {
-      io.progress = (p) => {
-        if (res.writableEnded) return;
-        if (!streaming) {
-          res.writeHead(200, SSE_HEADERS);
-          streaming = true;
-        }
-        const note = {
-          jsonrpc: '2.0',
-          method: 'notifications/progress',
-          params: { progressToken: token, ...p },
-        };
-        res.write(`event: message\ndata: ${JSON.stringify(note)}\n\n`);
-      };
+      io.progress = (p) => send('notifications/progress', { progressToken: token, ...p });
     }
     let reply: string;
     let status = 200;

@@ -48,7 +48,12 @@ function contextOf(
 
 function ioOf(ctx: ServerContext, params: Record<string, unknown> | undefined): CallIO {
   const token = (params?._meta as Record<string, unknown> | undefined)?.progressToken;
-  const io: CallIO = { signal: ctx.mcpReq.signal };
+  const io: CallIO = {
+    signal: ctx.mcpReq.signal,
+    notify: (method, notParams) => {
+      void ctx.mcpReq.notify({ method, params: notParams } as never).catch(() => {});
+    },
+  };
   if (token !== undefined) {
     // Progress tokens are per hop: the upstream client mints its own, and each upstream progress is
     // re-sent downstream under the token this client chose.

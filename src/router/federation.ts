@@ -272,6 +272,7 @@ export class Federation {
         result = await route.upstream.request(method, upstreamParams(call.params, ctx), {
           signal: io.signal,
           onprogress: io.progress,
+          onnotification: io.notify,
           clientCapabilities: io.clientCapabilities,
           hop: ctx,
         });

@@ -13,6 +13,11 @@ export interface CallIO {
   clientCapabilities?: Record<string, unknown>;
   /** Present when the downstream asked for progress (it sent a progressToken). */
   progress?: (p: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * Other notifications the upstream sent on this call's own stream (logging about the call): they
+   * belong to this caller only, so they go back on this request and are never broadcast.
+   */
+  notify?: (method: string, params: Record<string, unknown> | undefined) => void;
 }
 
 /** Observes every governed call once it ends (the audit log). Runs on the hot path: keep it cheap. */

@@ -17,6 +17,7 @@ export interface LeanCallOptions {
   clientCapabilities?: Record<string, unknown>;
   hop?: Parameters<typeof correlationHeaderValues>[0];
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
 }
 
 /** What a lean call needs from the Upstream that owns it. */
@@ -33,8 +34,6 @@ export interface LeanCallHost {
     params: Record<string, unknown>,
     opts: LeanCallOptions,
   ): Promise<Record<string, unknown>>;
-  /** A notification other than this call's progress arrived on its stream. */
-  notification(method: string, params: Record<string, unknown> | undefined): void;
 }
 
 /**
@@ -91,7 +90,11 @@ export class LeanCalls {
               message: text,
             } = n.params as { progress: number; total?: number; message?: string };
             opts.onprogress?.({ progress, total, message: text });
-          } else if (n.method) this.host.notification(n.method, n.params);
+          } else if (n.method && n.method !== 'notifications/progress') {
+            // Sent on this call's own stream, so it is about this call: back to its caller only, never
+            // broadcast (a log line about one caller's call must not reach another caller's session).
+            opts.onnotification?.(n.method, n.params);
+          }
         },
       });
     } catch (err) {

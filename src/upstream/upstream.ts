@@ -37,6 +37,8 @@ export interface UpstreamRequestOptions {
   /** Correlation of the downstream call: request id, hop count, trace context. */
   hop?: HopContext;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /** Notifications on this request's own stream other than its progress: relayed to this caller only. */
+  onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
 }
 
 const BACKOFF_MIN_MS = 200;
@@ -175,7 +177,6 @@ export class Upstream {
             nextId: () => ++this.nextId,
             markDown: (reason) => this.markDown(reason),
             viaClient: (c, m, p, o) => this.viaClient(c, m, p, o),
-            notification: (method, params) => this.events.notification(this, method, params),
           },
         );
       }
