@@ -1,6 +1,8 @@
 import { HOPS_META_KEY, type HopContext, REQUEST_ID_META_KEY } from '../upstream/correlation.ts';
 
 const RESERVED_PREFIX = 'io.modelcontextprotocol/';
+/** The one envelope key that is the caller's wish for this call, not a fact of its hop: it travels on. */
+const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
 
 /**
  * The params sent upstream: the downstream's own `_meta` envelope (protocol version, client info and
@@ -14,7 +16,7 @@ export function upstreamParams(params: Record<string, unknown>, hop: HopContext)
   const nextMeta: Record<string, unknown> = {};
   if (meta) {
     for (const key in meta) {
-      if (key === 'progressToken' || key.startsWith(RESERVED_PREFIX)) continue;
+      if (key === 'progressToken' || (key.startsWith(RESERVED_PREFIX) && key !== LOG_LEVEL_META)) continue;
       nextMeta[key] = meta[key];
     }
   }
