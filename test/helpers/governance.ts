@@ -4,8 +4,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MODERN, modernRequest, type RawReply, rawPost } from './federation.ts';
 
-/** The audit record's fields, exactly (DESIGN.md, "Audit record"). */
-export const AUDIT_FIELDS = [
+/** The audit record's fields, exactly and in order (DESIGN.md, "Audit record"). */
+export const AUDIT_FIELD_ORDER = [
   'request_id',
   'timestamp',
   'caller_identity',
@@ -22,7 +22,10 @@ export const AUDIT_FIELDS = [
   'redaction_tokens_ids',
   'trace_id',
   'hops',
-].sort();
+];
+
+/** The same, sorted, to compare with the keys of a parsed record. */
+export const AUDIT_FIELDS = [...AUDIT_FIELD_ORDER].sort();
 
 export type AuditLine = Record<string, unknown>;
 

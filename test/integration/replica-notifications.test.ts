@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/log.ts';
 import { createRedisClient } from '../../src/store/redis-client.ts';
 import { RedisReplicaBus, type ReplicaMessage } from '../../src/store/replica-bus.ts';
 import { eventually, LEGACY, modernClient, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
+import { rawLegacySession } from '../helpers/raw-http.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
 
@@ -48,18 +49,9 @@ afterAll(async () => {
 
 const headers = (session: string) => ({ 'mcp-session-id': session, 'mcp-protocol-version': LEGACY });
 
+/** A raw 2025-11-25 session (initialize + initialized; throws unless they answer 200 and 202). */
 async function initialize(url: string): Promise<string> {
-  const init = await rawPost(url, {
-    jsonrpc: '2.0',
-    id: nextId++,
-    method: 'initialize',
-    params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
-  expect(init.status).toBe(200);
-  const session = init.headers.get('mcp-session-id')!;
-  const note = await rawPost(url, { jsonrpc: '2.0', method: 'notifications/initialized' }, headers(session));
-  expect(note.status).toBe(202);
-  return session;
+  return (await rawLegacySession(url, LEGACY))['mcp-session-id']!;
 }
 
 async function request(url: string, session: string, method: string, params: Record<string, unknown>) {

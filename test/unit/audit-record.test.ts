@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { auditRecord } from '../../src/hooks/audit/index.ts';
 import type { CallRecord } from '../../src/router/federation.ts';
+import { AUDIT_FIELD_ORDER } from '../helpers/governance.ts';
 
 const base = (over: Partial<CallRecord> = {}, ctx: Partial<CallRecord['ctx']> = {}): CallRecord => ({
   ctx: {
@@ -29,24 +30,7 @@ const base = (over: Partial<CallRecord> = {}, ctx: Partial<CallRecord['ctx']> = 
 describe('audit record', () => {
   it('has exactly the DESIGN.md fields, in order, and hashes instead of holding the arguments', () => {
     const r = auditRecord(base(), Date.parse('2026-11-25T10:00:00.000Z'));
-    expect(Object.keys(r)).toEqual([
-      'request_id',
-      'timestamp',
-      'caller_identity',
-      'tool_name',
-      'upstream',
-      'upstream_tool',
-      'pre_transform_hash',
-      'latency_ms',
-      'upstream_latency_ms',
-      'added_latency_ms',
-      'upstream_status',
-      'result_status',
-      'policy_decision',
-      'redaction_tokens_ids',
-      'trace_id',
-      'hops',
-    ]);
+    expect(Object.keys(r)).toEqual(AUDIT_FIELD_ORDER);
     expect(r).toMatchObject({
       request_id: 'req-1',
       timestamp: '2026-11-25T09:59:59.988Z',
