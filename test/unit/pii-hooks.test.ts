@@ -2,29 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { type ConfigInput, ConfigSchema } from '../../src/config/schema.ts';
 import { createPiiHooks, type TokenVault } from '../../src/hooks/pii/index.ts';
 import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
-import type { CallContext, McpCall } from '../../src/hooks/pipeline.ts';
+import type { McpCall } from '../../src/hooks/pipeline.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
+import { callContextFor, echoCall } from '../helpers/call-fixtures.ts';
 
 const piiConfig = (pii: ConfigInput['pii']) => ConfigSchema.parse({ pii }).pii;
 const memoryVault = () => new MemoryVault(new VaultCrypto('unit-test-vault-key-0123456789'), silentLogger);
-const ctx = (caller = 'alice'): CallContext => ({
-  requestId: 'r1',
-  caller: { id: caller, groups: [] },
-  era: 'modern',
-  hops: 1,
-  decision: 'allow',
-  tokenIds: [],
-  hookMs: 0,
-});
-const toolCall = (args: unknown): McpCall => ({
-  method: 'tools/call',
-  publicName: 't__echo',
-  upstream: 't',
-  upstreamName: 'echo',
-  params: { name: 'echo', arguments: args },
-});
+const ctx = callContextFor;
+const toolCall = echoCall;
 function hooksFor(pii: ConfigInput['pii'], vault: TokenVault = memoryVault(), metrics = new Metrics()) {
   return createPiiHooks(piiConfig(pii), { vault, metrics, log: silentLogger });
 }

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.ts';
 import { createDetector, createPiiHooks } from '../../src/hooks/pii/index.ts';
 import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
-import type { CallContext, McpCall } from '../../src/hooks/pipeline.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
+import { callContextFor, echoCall } from '../helpers/call-fixtures.ts';
 
 const detect = createDetector([
   'EMAIL',
@@ -133,22 +133,8 @@ function hooks(responses: 'off' | 'mask') {
   const config = ConfigSchema.parse({ pii: { mode: 'tokenize', responses } }).pii;
   return createPiiHooks(config, { vault, metrics: new Metrics(), log: silentLogger })!;
 }
-const ctx = (caller: string): CallContext => ({
-  requestId: 'r',
-  caller: { id: caller, groups: [] },
-  era: 'modern',
-  hops: 1,
-  decision: 'allow',
-  tokenIds: [],
-  hookMs: 0,
-});
-const call = (args: unknown): McpCall => ({
-  method: 'tools/call',
-  publicName: 'tools__echo',
-  upstream: 'tools',
-  upstreamName: 'echo',
-  params: { name: 'echo', arguments: args },
-});
+const ctx = callContextFor;
+const call = echoCall;
 
 /** What the upstream sees, and what the caller gets back from an upstream echoing it. */
 async function roundTrip(h: ReturnType<typeof hooks>, args: Record<string, unknown>, caller = 'alice') {
