@@ -126,7 +126,9 @@ export class OAuth2Auth implements UpstreamAuth {
         this.upstream,
         `the authorization server issued a "${/^[\w-]{1,32}$/.test(type) ? type : '?'}" token, not a bearer token`,
       );
-    const lifetime = lifetimeMs(response.access_token, response.expiresIn(), started);
+    // The raw `expires_in`, not `response.expiresIn()`: that one is re-measured on the real clock and
+    // floored, so it loses up to a second (and ignores an injected clock).
+    const lifetime = lifetimeMs(response.access_token, response.expires_in, started);
     const expiresAt = started + lifetime;
     const token: Token = {
       header: `Bearer ${response.access_token}`,
