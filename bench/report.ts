@@ -6,6 +6,7 @@
  */
 import type { AuthKind } from './auth-rows.ts';
 import type { Era } from './driver.ts';
+import type { PeerName } from './peer-rows.ts';
 import type { Governance } from './proxy-config.ts';
 
 export interface Round {
@@ -35,6 +36,8 @@ export interface RowKey {
   store?: 'redis';
   /** Chain rows only: number of proxies in a row (client → edge → core → upstream = 2). */
   hops?: 2;
+  /** Peer rows only: mcp-fed and this npm proxy, each fronting the same stdio upstream (bench/peer-rows.ts). */
+  peer?: PeerName;
 }
 
 export type Verdict = 'PASS' | 'MISS' | null;
@@ -84,6 +87,18 @@ export interface Row extends RowKey {
   second_hop_added_p50_ms?: number | null;
   /** Chain rows: CPU per call of the core alone, and of edge and core during the chain's phases. */
   chain_cpu_us_per_call?: { core_alone: number; edge: number; core_in_chain: number } | null;
+  /** Peer rows: the peer and the flags it runs with (`mcp-proxy@<version> --server stream ...`). */
+  peer_version?: string;
+  /** Peer rows: client → peer → its stdio child; `proxied` is client → mcp-fed → its stdio child. */
+  proxied_peer?: Stats | null;
+  /** Peer rows: `proxied_peer.p50 − direct.p50` (`added_p50_ms` is mcp-fed's). */
+  peer_added_p50_ms?: number | null;
+  /** Peer rows: CPU per call of the peer process (`hop_cpu_us_per_call` is mcp-fed's). */
+  peer_cpu_us_per_call?: number | null;
+  /** Peer rows: CPU per call of each proxy's stdio child (the same tools-server binary). */
+  stdio_child_cpu_us_per_call?: { fed: number; peer: number } | null;
+  /** Peer rows: mcp-fed ÷ peer, same rounds (below 1 = mcp-fed is faster / cheaper, above 1 for rps). */
+  ratio_vs_peer?: { p50: number; p99: number; added_p50: number; cpu: number; rps: number } | null;
 }
 
 /**
@@ -99,6 +114,8 @@ export function targets(key: RowKey) {
     return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none, storeAddedP50: 0.5 };
   if (key.hops)
     return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none, secondHopRatio: 1.1 };
+  // Peer rows compare two proxies; no target is stated for the ratio (issue 7): information.
+  if (key.peer) return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none };
   return {
     addedP50: key.governance === 'on' ? 2 : 1.3,
     cpu: key.governance === 'off' ? 1.5 : null,
@@ -114,6 +131,7 @@ export function rowName(key: RowKey): string {
   if (key.auth) return `${name} auth-${key.auth}`;
   if (key.store) return `${name} store-${key.store}`;
   if (key.hops) return `${name} chain-${key.hops}hop`;
+  if (key.peer) return `${name} stdio peer-${key.peer}`;
   return name;
 }
 
@@ -286,6 +304,55 @@ export function buildChainRow(
   };
 }
 
+/**
+ * A peer row: `direct` is the tools-server over HTTP (no proxy), `proxied` mcp-fed and `peer` the npm
+ * proxy, each in front of its own stdio child of the same binary. No floor: a bare HTTP pass-through
+ * cannot front a stdio server. `proxied` / `peer` rounds carry the child's CPU as `upstreamCpuUs`.
+ */
+export function buildPeerRow(
+  key: RowKey,
+  peerVersion: string,
+  direct: Round[],
+  proxied: Round[],
+  peer: Round[],
+): Row {
+  const d = summarize(direct);
+  const p = summarize(proxied);
+  const q = summarize(peer);
+  const added = round3(p.p50_ms - d.p50_ms);
+  const peerAdded = round3(q.p50_ms - d.p50_ms);
+  const fedCpu = cpuPerCall(proxied);
+  const peerCpu = cpuPerCall(peer);
+  const all = [...direct, ...proxied, ...peer];
+  return {
+    name: rowName(key),
+    ...key,
+    peer_version: peerVersion,
+    direct: d,
+    floor: null,
+    proxied: p,
+    added_p50_ms: added,
+    floor_added_p50_ms: null,
+    hop_cpu_us_per_call: fedCpu,
+    floor_cpu_us_per_call: null,
+    throughput_ratio_vs_floor: null,
+    checks: { added_p50: null, cpu: null, throughput: null },
+    errors: all.reduce((sum, r) => sum + r.errors, 0),
+    calls: all.reduce((sum, r) => sum + r.calls, 0),
+    proxied_peer: q,
+    peer_added_p50_ms: peerAdded,
+    peer_cpu_us_per_call: peerCpu,
+    stdio_child_cpu_us_per_call: { fed: upstreamCpuPerCall(proxied), peer: upstreamCpuPerCall(peer) },
+    ratio_vs_peer: {
+      p50: round3(p.p50_ms / q.p50_ms),
+      p99: round3(p.p99_ms / q.p99_ms),
+      added_p50: round3(added / peerAdded),
+      cpu: round3(fedCpu / peerCpu),
+      rps: round3(p.rps / q.rps),
+    },
+  };
+}
+
 export function skippedRow(key: RowKey, reason: string): Row {
   return {
     name: rowName(key),
@@ -312,6 +379,7 @@ export function skippedRow(key: RowKey, reason: string): Row {
     ...(key.auth && { proxied_unauth: null, auth_added_p50_ms: null }),
     ...(key.store && { proxied_memory: null, store_added_p50_ms: null }),
     ...(key.hops && { proxied_core: null, first_hop_added_p50_ms: null, second_hop_added_p50_ms: null }),
+    ...(key.peer && { proxied_peer: null, peer_added_p50_ms: null, ratio_vs_peer: null }),
   };
 }
 
@@ -337,15 +405,17 @@ function ratioCell(
  * then the auth rows (their own columns) when there are any.
  */
 export function table(rows: Row[]): string {
-  const plain = rows.filter((r) => !r.auth && !r.store && !r.hops);
+  const plain = rows.filter((r) => !r.auth && !r.store && !r.hops && !r.peer);
   const auth = rows.filter((r) => r.auth);
   const store = rows.filter((r) => r.store);
   const chain = rows.filter((r) => r.hops);
+  const peer = rows.filter((r) => r.peer);
   return [
     plain.length > 0 ? proxyTable(plain) : '',
     auth.length > 0 ? authTable(auth) : '',
     store.length > 0 ? storeTable(store) : '',
     chain.length > 0 ? chainTable(chain) : '',
+    peer.length > 0 ? peerTable(peer) : '',
   ]
     .filter((t) => t !== '')
     .join('\n\n');
@@ -418,6 +488,36 @@ function chainTable(rows: Row[]): string {
         ? `${fmt(c.core_alone, 0)} / ${fmt(c.edge, 0)} / ${fmt(c.core_in_chain, 0)} / ${fmt(r.floor_cpu_us_per_call, 0)}`
         : '-',
       `${r.direct?.rps} / ${r.floor?.rps} / ${r.proxied_core?.rps} / ${r.proxied?.rps}`,
+    ];
+  });
+}
+
+/** Peer rows: mcp-fed and the npm proxy, each fronting its own stdio child; ratios are mcp-fed ÷ peer. */
+function peerTable(rows: Row[]): string {
+  const head = [
+    'peer row',
+    'direct (HTTP) p50/p99 ms',
+    'mcp-fed p50/p99 ms',
+    'peer p50/p99 ms',
+    'added p50 ms mcp-fed / peer',
+    'CPU µs/call mcp-fed / peer',
+    'stdio child CPU µs/call fed / peer',
+    'rps direct / mcp-fed / peer',
+    'mcp-fed ÷ peer: p50 / p99 / CPU / rps',
+  ];
+  return render(head, rows, (r) => {
+    const x = r.ratio_vs_peer;
+    const c = r.stdio_child_cpu_us_per_call;
+    return [
+      r.name,
+      pair(r.direct),
+      pair(r.proxied),
+      pair(r.proxied_peer ?? null),
+      `${fmt(r.added_p50_ms, 3)} / ${fmt(r.peer_added_p50_ms, 3)}`,
+      `${fmt(r.hop_cpu_us_per_call, 0)} / ${fmt(r.peer_cpu_us_per_call, 0)}`,
+      c ? `${fmt(c.fed, 0)} / ${fmt(c.peer, 0)}` : '-',
+      `${r.direct?.rps} / ${r.proxied?.rps} / ${r.proxied_peer?.rps}`,
+      x ? `${fmt(x.p50)}x / ${fmt(x.p99)}x / ${fmt(x.cpu)}x / ${fmt(x.rps)}x` : '-',
     ];
   });
 }

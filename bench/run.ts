@@ -4,6 +4,8 @@
  * the auth rows (bench/auth-rows.ts): the same proxy signing for a SigV4 or OAuth upstream, against
  * the same proxy without auth to the same server without the check, interleaved in the same rounds.
  * Then the Redis-store rows and the two-hop chain row (bench/store-chain-rows.ts), measured the same way.
+ * Then the peer rows (bench/peer-rows.ts): mcp-fed and the npm `mcp-proxy`, each fronting the same stdio
+ * server, in the same rounds (`--filter peer` runs only those).
  *
  *   npm run bench [-- --quick] [--rounds N] [--duration S | --requests N] [--filter TEXT] [--out FILE]
  */
@@ -13,11 +15,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
+import {
+  childPid,
+  freePort,
+  PEER_READY,
+  peerArgs,
+  peerVersion,
+  waitForPort,
+  writeFedStdioConfig,
+} from './peer-rows.ts';
 import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
 import {
   buildAuthRow,
   buildChainRow,
+  buildPeerRow,
   buildRow,
   buildStoreRow,
   type Round,
@@ -89,6 +101,7 @@ async function main(): Promise<number> {
   for (const kind of AUTH_KINDS) rows.push(...(await measureAuthRows(kind)));
   rows.push(...(await measureStoreRows()));
   rows.push(...(await measureChainRows()));
+  rows.push(...(await measurePeerRows()));
 
   const results = {
     machine: {
@@ -279,7 +292,15 @@ async function measureRounds<K extends string>(
         const cpuUs = pid === undefined ? undefined : cpu(pid.hop) - cpuBefore;
         const upstreamCpuUs = pid?.upstream === undefined ? undefined : cpu(pid.upstream) - upstreamBefore;
         measuredRounds[kind].push({ ...phase, cpuUs, ...(upstreamCpuUs !== undefined && { upstreamCpuUs }) });
-        const extra = key.auth ? ` auth-${key.auth}` : key.store ? ' store-redis' : key.hops ? ' chain' : '';
+        const extra = key.auth
+          ? ` auth-${key.auth}`
+          : key.store
+            ? ' store-redis'
+            : key.hops
+              ? ' chain'
+              : key.peer
+                ? ' peer'
+                : '';
         const where = `${kind} ${key.era}${extra}`;
         if (phase.firstError) firstErrors.set(where, phase.firstError);
       }
@@ -553,6 +574,95 @@ async function measureChainRows(): Promise<Row[]> {
     return rows;
   } catch (err) {
     const reason = `chain row failed: ${firstLine((err as Error).message)}`;
+    log(reason);
+    return keys.map((k) => skippedRow(k, reason));
+  } finally {
+    for (const child of started.reverse()) await child.stop();
+  }
+}
+
+// Peer rows (issue 7): both eras × concurrency 1, 16 × 200 B, 4 KiB, governance off; mcp-fed and
+// mcp-proxy each fronting its own stdio tools-server, the tools-server over HTTP as the reference.
+const PEER_KEYS: RowKey[] = ERAS.flatMap((era) =>
+  CONCURRENCY.flatMap((concurrency) =>
+    PAYLOADS.map((payload_bytes) => ({
+      era,
+      concurrency,
+      governance: 'off' as const,
+      payload_bytes,
+      peer: 'mcp-proxy' as const,
+    })),
+  ),
+);
+/** `peer`: mcp-proxy in front of its stdio child; `proxied`: mcp-fed in front of its own. */
+type PeerTarget = 'direct' | 'proxied' | 'peer';
+const PEER_TARGETS: PeerTarget[] = ['direct', 'proxied', 'peer'];
+
+/**
+ * The peer rows: a tools-server over HTTP (the reference), mcp-fed with the same binary as a stdio
+ * upstream, and mcp-proxy spawning that binary. Fresh processes: the count-based warm-up in both eras.
+ */
+async function measurePeerRows(): Promise<Row[]> {
+  const keys = filtered(PEER_KEYS);
+  if (keys.length === 0) return [];
+  const version = peerVersion();
+  if (!version) return keys.map((k) => skippedRow(k, 'mcp-proxy is not installed (devDependency)'));
+  const started: Child[] = [];
+  try {
+    const run = async (name: string, args: string[], ready: RegExp) => {
+      const child = await spawnChild(name, args, ready);
+      started.push(child);
+      return child;
+    };
+    const upstream = await run(
+      'upstream-peer',
+      ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
+      /LISTENING (\S+)/,
+    );
+    const fedConfig = writeFedStdioConfig(tmp);
+    const fed = await run(
+      'proxy-peer-stdio',
+      ['bin/mcp-fed.js', 'serve', '--config', fedConfig.configPath],
+      READY.proxy,
+    );
+    const port = await freePort();
+    const peer = await run('peer-mcp-proxy', peerArgs(port), PEER_READY);
+    await waitForPort(port);
+    const peerUrl = `http://127.0.0.1:${port}/mcp`;
+    log(
+      `peer: ${version} ${peerUrl} (pid ${peer.pid}), mcp-fed stdio ${fed.url} (pid ${fed.pid}), direct ${upstream.url}`,
+    );
+    const targets: Record<PeerTarget, Target> = {
+      direct: { url: upstream.url, tool: 'echo' },
+      proxied: { url: fed.url, tool: fedConfig.tool },
+      peer: { url: peerUrl, tool: 'echo' },
+    };
+    // mcp-fed lists its stdio upstream after it listens: give the catalog a few seconds to fill.
+    let unusable: string | undefined;
+    for (let i = 0; i < 20; i++) {
+      unusable = (await probe(targets.proxied)) ?? (await probe(targets.peer));
+      if (!unusable) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    if (unusable) return keys.map((k) => skippedRow(k, `peer: ${unusable}`));
+    for (const era of new Set(keys.map((k) => k.era))) await warm(targets, era, authWarmup);
+    const pids = {
+      proxied: { hop: fed.pid, upstream: childPid(fed.pid) },
+      peer: { hop: peer.pid, upstream: childPid(peer.pid) },
+    };
+    const rows: Row[] = [];
+    for (const key of keys) {
+      const m = await measureRounds(key, targets, abba(PEER_TARGETS), pids);
+      const built = buildPeerRow(key, version, m.direct, m.proxied, m.peer);
+      const x = built.ratio_vs_peer;
+      log(
+        `${built.name}: p50 ${built.proxied?.p50_ms} vs ${built.proxied_peer?.p50_ms} ms, CPU ${built.hop_cpu_us_per_call}/${built.peer_cpu_us_per_call} µs, rps ${built.proxied?.rps}/${built.proxied_peer?.rps}, mcp-fed÷peer p50 ${x?.p50} rps ${x?.rps}, errors ${built.errors}`,
+      );
+      rows.push(built);
+    }
+    return rows;
+  } catch (err) {
+    const reason = `peer rows failed: ${firstLine((err as Error).message)}`;
     log(reason);
     return keys.map((k) => skippedRow(k, reason));
   } finally {

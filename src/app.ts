@@ -63,8 +63,9 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   const governance = await buildGovernance(config, { metrics, log, redis });
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
   for (const observer of governance.observers) federation.observe(observer);
+  federation.connectReplicas(bus);
   const endpoint = new McpEndpoint(federation, store, config, log, bus);
-  const auth = new InboundAuth(config.inbound.auth, config.listen.path);
+  const auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
   const admin = getRequestListener(
     adminRoutes(federation, metrics, { storeReady: () => governance.ready() }).fetch,
   );

@@ -1,13 +1,16 @@
 // Only what every command needs is imported up front: `check` must not load (or depend on) the proxy.
 import { parseArgs } from 'node:util';
-import { runCheck } from './config/check.ts';
-import { ConfigError, loadConfigFile } from './config/load.ts';
+import { ConfigError } from './config/load.ts';
+import { checkConfigSource, configSource, loadConfigSource } from './config/load-source.ts';
 import type { Config } from './config/schema.ts';
 
 const USAGE = `usage:
   mcp-fed serve [--config FILE] [--port N] [--host H]   serve over Streamable HTTP (no config: the sample federation)
   mcp-fed stdio --config FILE                           serve one local client over stdio
-  mcp-fed check --config FILE                           validate a config file`;
+  mcp-fed check --config FILE                           validate a config file
+without --config, the config comes from the environment:
+  MCP_FED_CONFIG_YAML=DOCUMENT   the config itself, YAML or JSON (for platforms where mounting a file is awkward)
+  MCP_FED_CONFIG=FILE            path of the config file (MCP_FED_CONFIG_YAML wins when both are set)`;
 
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
@@ -21,9 +24,14 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return usage((err as Error).message);
   }
+  const source = configSource(values.config);
+  // Read once and not inherited: stdio upstreams get this process's environment, and the inline document may
+  // hold secrets (or make a child mcp-fed serve this very config).
+  delete process.env.MCP_FED_CONFIG_YAML;
+  delete process.env.MCP_FED_CONFIG;
   if (command === 'check') {
-    if (!values.config) return usage('check needs --config FILE');
-    return runCheck(values.config);
+    if (!source) return usage('check needs --config FILE');
+    return checkConfigSource(source);
   }
   if (command !== 'serve' && command !== 'stdio') return usage(`unknown command "${command}"`);
   const port = values.port === undefined ? undefined : Number(values.port);
@@ -42,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
   };
   process.once('exit', stopChildren);
   try {
-    if (values.config) config = await loadConfigFile(values.config);
+    if (source) config = await loadConfigSource(source);
     else if (command === 'serve') {
       const { defaultFederation } = await import('./config/default-config.ts');
       const started = await defaultFederation();

@@ -4,13 +4,16 @@
  *   --port N (0 = random) --host H --page-size N --name NAME --stdio
  *   --silent-changes: add_tool/remove_tool change the list without announcing it (and the server does
  *   not advertise tools.listChanged), like upstreams only a periodic re-list can keep up with.
+ *   --log-calls: write every tools/call as it arrived to stderr, one `CALL {"tool","arguments","requestId"}`
+ *   line each, so the lab can show what really reached the upstream (PII tokens, not the values: the
+ *   proxy detokenizes results, so an echo cannot show it).
  */
 import { ProtocolError, ProtocolErrorCode, Server } from '@modelcontextprotocol/server';
 import { intFlag, logErr, parseCli } from './lib/cli.ts';
 import { Fanout } from './lib/fanout.ts';
 import { runMain } from './lib/serve.ts';
 import { ToolCatalog } from './lib/tool-catalog.ts';
-import { serveToolCalls } from './lib/tools-server-factory.ts';
+import { type ReceivedCall, serveToolCalls } from './lib/tools-server-factory.ts';
 
 const flags = parseCli({
   port: { type: 'string' },
@@ -19,6 +22,7 @@ const flags = parseCli({
   name: { type: 'string' },
   stdio: { type: 'boolean' },
   'silent-changes': { type: 'boolean' },
+  'log-calls': { type: 'boolean' },
 });
 /** Swallows the catalog's change announcements (--silent-changes). */
 class SilentFanout extends Fanout {
@@ -30,6 +34,8 @@ const serverInfo = { name: flags.name ?? 'tools', version: '1.0.0' };
 const fanout = new Fanout();
 const silent = flags['silent-changes'] === true;
 const catalog = new ToolCatalog(silent ? new SilentFanout() : fanout, pageSize * 2);
+const logCall =
+  flags['log-calls'] === true ? (call: ReceivedCall) => logErr(`CALL ${JSON.stringify(call)}`) : undefined;
 
 const encodeCursor = (offset: number) => Buffer.from(`o:${offset}`).toString('base64url');
 function decodeCursor(cursor: string | undefined): number {
@@ -56,7 +62,7 @@ function createServer(): Server {
     const end = start + pageSize;
     return { tools: tools.slice(start, end), ...(end < tools.length && { nextCursor: encodeCursor(end) }) };
   });
-  serveToolCalls(server, catalog);
+  serveToolCalls(server, catalog, logCall);
   return server;
 }
 

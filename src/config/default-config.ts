@@ -3,8 +3,19 @@ import { fileURLToPath } from 'node:url';
 import { parseConfig } from './load.ts';
 import type { Config } from './schema.ts';
 
+// From source the samples are TypeScript run through tsx; from a build (dist/src/config/*.js, as in the
+// container image, where tsx is not installed) they are the sibling compiled dist/upstreams/*.js on plain node.
+const COMPILED = import.meta.url.endsWith('.js');
+// The repository root from source, dist/ from a build: where `--import tsx` resolves from.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const TSX = ['--import', 'tsx'];
+
+/** `node [--import tsx] <upstreams/NAME>`: the argv that runs a sample upstream, source or compiled. */
+export function sampleCommand(name: 'tools-server' | 'content-server', args: string[] = []): string[] {
+  const script = fileURLToPath(
+    new URL(`../../upstreams/${name}${COMPILED ? '.js' : '.ts'}`, import.meta.url),
+  );
+  return [process.execPath, ...(COMPILED ? [] : ['--import', 'tsx']), script, ...args];
+}
 
 export interface DefaultFederation {
   config: Config;
@@ -19,18 +30,15 @@ export interface DefaultFederation {
  * sample runs as its own HTTP server (started here on a free port), the content sample as a stdio child.
  */
 export async function defaultFederation(): Promise<DefaultFederation> {
-  const tools = await startHttpSample('upstreams/tools-server.ts', ['--port', '0', '--name', 'tools']);
+  const tools = await startHttpSample(sampleCommand('tools-server', ['--port', '0', '--name', 'tools']));
   const parsed = parseConfig({
     upstreams: [
       { name: 'tools', url: tools.url, transport: 'streamable-http' },
       {
         name: 'content',
         transport: 'stdio',
-        command: [
-          process.execPath,
-          ...TSX,
-          fileURLToPath(new URL('../../upstreams/content-server.ts', import.meta.url)),
-        ],
+        command: sampleCommand('content-server'),
+        cwd: ROOT,
       },
     ],
   });
@@ -42,15 +50,11 @@ export async function defaultFederation(): Promise<DefaultFederation> {
   };
 }
 
-/** Spawns a sample server and waits for the `LISTENING <url>` line it prints when ready. */
-export function startHttpSample(
-  script: string,
-  args: string[],
-): Promise<{ url: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [...TSX, script, ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Spawns a sample server (`argv` from {@link sampleCommand}) and waits for the `LISTENING <url>` line. */
+export function startHttpSample(argv: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const [command, ...args] = argv as [string, ...string[]];
+  const script = args.find((a) => /\.[jt]s$/.test(a)) ?? command;
+  const proc = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   // Whatever way this process ends (a signal during start-up included), the sample must not outlive it.
   const killOnExit = () => proc.kill();
   process.once('exit', killOnExit);

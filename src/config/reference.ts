@@ -65,6 +65,8 @@ function typeName(f: Field): string {
       return (def.values ?? []).map(String).join(' | ');
     case 'array':
       return `list of ${typeName(unwrap(def.element!))}`;
+    case 'union':
+      return (def.options ?? []).map((o) => typeName(unwrap(o))).join(' | ');
     case 'record':
       return 'map of string';
     case 'object':

@@ -84,7 +84,9 @@ const ApiKeysAuthSchema = z
     trustedProxies: z
       .array(text())
       .default([])
-      .describe('Callers (proxies) whose signed caller assertions are accepted'),
+      .describe(
+        'Callers (ids or `group:<name>`) that may assert another caller (`chain.assertCaller`); needs `secrets.assertionKey`',
+      ),
   })
   .check(
     crossCheck((a, report) => {
@@ -108,7 +110,9 @@ const InboundAuthSchema = z.discriminatedUnion('kind', [
     trustedProxies: z
       .array(text())
       .default([])
-      .describe('Callers or issuers (proxies) whose signed caller assertions are accepted'),
+      .describe(
+        'Callers (`sub`/`client_id` or `group:<name>`) that may assert another caller; needs `secrets.assertionKey`',
+      ),
   }),
 ]);
 
@@ -330,7 +334,12 @@ export const ConfigSchema = z
     chain: z
       .strictObject({
         maxHops: int(1, 64).default(8).describe('Requests that crossed more proxies fail with HOP_LIMIT'),
-        assertCaller: bool().default(false).describe('Tell upstream proxies who the caller is (signed)'),
+        assertCaller: z
+          .union([bool(), z.array(text()).min(1)])
+          .default(false)
+          .describe(
+            'Tell upstream proxies who the caller is (signed, 60 s, needs `secrets.assertionKey`): true = every upstream, or a list of upstream names',
+          ),
       })
       .prefault({}),
     sessions: z
@@ -359,6 +368,11 @@ export const ConfigSchema = z
         requestStateKey: secret()
           .optional()
           .describe('Key for request state; generated per process if absent'),
+        assertionKey: secret()
+          .optional()
+          .describe(
+            'HS256 key of caller assertions, shared by the proxies of one fleet (`chain.assertCaller`)',
+          ),
       })
       .prefault({}),
     metrics: z
@@ -367,7 +381,8 @@ export const ConfigSchema = z
       })
       .prefault({}),
   })
-  .check(crossCheck(checkNames));
+  .check(crossCheck(checkNames))
+  .check(crossCheck(checkCallerAssertions));
 
 function checkNames(c: Loose, report: Report) {
   const ns = (c.namespace ?? {}) as Loose;
@@ -397,6 +412,36 @@ function checkNames(c: Loose, report: Report) {
     if (prefix.length + sep.length > maxLength - 16)
       at(key, `prefix too long for namespace.maxLength ${maxLength}`);
   }
+}
+
+// Caller assertions are signed and verified with one fleet-wide key: a per-process random one would verify nowhere.
+function checkCallerAssertions(c: Loose, report: Report) {
+  const hasKey = typeof (c.secrets as Loose | undefined)?.assertionKey === 'string';
+  const chain = (c.chain ?? {}) as Loose;
+  const sends = chain.assertCaller === true || Array.isArray(chain.assertCaller);
+  if (sends && !hasKey) report(['secrets', 'assertionKey'], 'required when chain.assertCaller is on');
+  if (Array.isArray(chain.assertCaller)) {
+    const names = new Set((Array.isArray(c.upstreams) ? c.upstreams : []).map((u: Loose) => u?.name));
+    chain.assertCaller.forEach((n: unknown, i) => {
+      if (typeof n === 'string' && !names.has(n)) report(['chain', 'assertCaller', i], `no upstream "${n}"`);
+    });
+  }
+  const auth = ((c.inbound as Loose | undefined)?.auth ?? {}) as Loose;
+  const trusted: unknown[] = Array.isArray(auth.trustedProxies) ? auth.trustedProxies : [];
+  if (trusted.length === 0) return;
+  if (!hasKey) report(['secrets', 'assertionKey'], 'required when inbound.auth.trustedProxies is set');
+  if (auth.kind !== 'apiKeys' || !Array.isArray(auth.keys)) return;
+  const callers = new Set(auth.keys.map((k: Loose) => k?.caller));
+  const groups = new Set(auth.keys.flatMap((k: Loose) => (Array.isArray(k?.groups) ? k.groups : [])));
+  trusted.forEach((t, i) => {
+    if (typeof t !== 'string') return;
+    const known = t.startsWith('group:') ? groups.has(t.slice(6)) : callers.has(t);
+    if (!known)
+      report(
+        ['inbound', 'auth', 'trustedProxies', i],
+        `no API key has ${t.startsWith('group:') ? t : `caller "${t}"`}`,
+      );
+  });
 }
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -20,6 +20,11 @@ interface VaultModule {
   createVault?: (config: Config, redis?: Redis) => unknown;
 }
 
+// Computed specifiers are not rewritten by the build, so they take this module's own extension:
+// .ts from source, .js from dist/ (the container image runs compiled JS without a TypeScript loader).
+const sibling = (path: string) =>
+  new URL(`${path}${import.meta.url.endsWith('.js') ? '.js' : '.ts'}`, import.meta.url).href;
+
 /**
  * The PII hooks (src/hooks/pii/), loaded only when `pii.mode` is not off. The module's contract:
  * `createPiiHooks(config.pii, { vault, metrics, log })` and `createVault(config, redis?)` in vault.ts.
@@ -30,10 +35,8 @@ export async function loadPiiHooks(
   deps: { metrics: Metrics; log: Logger; redis?: Redis },
 ): Promise<(PiiHooks & { close(): Promise<void> }) | undefined> {
   if (config.pii.mode === 'off') return undefined;
-  const pii = (await import(new URL('./pii/index.ts', import.meta.url).href)) as PiiModule;
-  const vaultModule = (await import(new URL('./pii/vault.ts', import.meta.url).href).catch(
-    () => ({}),
-  )) as VaultModule;
+  const pii = (await import(sibling('./pii/index'))) as PiiModule;
+  const vaultModule = (await import(sibling('./pii/vault')).catch(() => ({}))) as VaultModule;
   if (typeof pii.createPiiHooks !== 'function' || typeof vaultModule.createVault !== 'function')
     throw new Error(`pii.mode "${config.pii.mode}" needs the PII hooks, which this build does not have`);
   const vault = await vaultModule.createVault(config, deps.redis);

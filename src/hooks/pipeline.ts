@@ -40,11 +40,21 @@ export interface CallContext {
   tokenIds: string[];
   /** Wall-clock time spent inside hooks, for added-latency accounting. */
   hookMs: number;
+  /** Set just before the upstream call when `chain.assertCaller` names its upstream (see chain/). */
+  callerAssertion?: string;
 }
 
 export interface PreHook {
   readonly name: string;
   before(call: McpCall, ctx: CallContext): Outcome<McpCall> | Promise<Outcome<McpCall>>;
+  /**
+   * A client's answer to an upstream's input request (elicitation, sampling, roots), on its way to
+   * the upstream: hooks that scan what goes upstream (PII) implement it.
+   */
+  answer?(
+    value: Record<string, unknown>,
+    ctx: CallContext,
+  ): Outcome<Record<string, unknown>> | Promise<Outcome<Record<string, unknown>>>;
 }
 
 export interface PostHook {
@@ -85,6 +95,25 @@ export class HookPipeline {
       if (outcome.kind === 'mutate') current = outcome.value;
     }
     return { ok: true, call: current };
+  }
+
+  /** Runs the pre hooks that scan input answers; throws the first rejection. */
+  async answer(
+    _call: McpCall,
+    value: Record<string, unknown>,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown>> {
+    let current = value;
+    for (const hook of this.pre) {
+      if (!hook.answer) continue;
+      const outcome = await hook.answer(current, ctx);
+      if (outcome.kind === 'reject') {
+        ctx.decision = outcome.decision;
+        throw outcome.error;
+      }
+      if (outcome.kind === 'mutate') current = outcome.value;
+    }
+    return current;
   }
 
   async after(

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError } from '../errors.ts';
 import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
@@ -57,6 +58,7 @@ export class FastPath {
     body: unknown,
     caller: Caller,
     inflight: Map<string | number, AbortController>,
+    clientCapabilities?: Record<string, unknown>,
   ): boolean {
     const msg = callMessage(body);
     if (!msg) return false;
@@ -67,7 +69,7 @@ export class FastPath {
     const id = msg.id as string | number;
     const ac = new AbortController();
     inflight.set(id, ac);
-    void this.serve(res, msg, ctx, 'legacy', undefined, ac).finally(() => inflight.delete(id));
+    void this.serve(res, msg, ctx, 'legacy', clientCapabilities, ac).finally(() => inflight.delete(id));
     return true;
   }
 
@@ -87,16 +89,22 @@ export class FastPath {
     });
     let streaming = false;
     const io: CallIO = { signal: ac.signal, clientCapabilities };
-    const send = (method: string, notParams: Record<string, unknown> | undefined) => {
-      if (res.writableEnded) return;
+    const write = (message: Record<string, unknown>): boolean => {
+      if (res.writableEnded) return false;
       if (!streaming) {
         res.writeHead(200, SSE_HEADERS);
         streaming = true;
       }
-      const note =
-        notParams === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: notParams };
-      res.write(`event: message\ndata: ${JSON.stringify(note)}\n\n`);
+      res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+      return true;
     };
+    const send = (method: string, notParams: Record<string, unknown> | undefined) => {
+      write(
+        notParams === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params: notParams },
+      );
+    };
+    // A 2025-era client can be asked for input on this request's stream (see src/bridge/).
+    if (era === 'legacy') io.ask = this.fed.bridge.asks.asker(write, ac.signal, INPUT_WAIT_MS);
     io.notify = send;
     const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
     if (token !== undefined) {

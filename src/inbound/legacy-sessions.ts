@@ -102,10 +102,22 @@ export class LegacySessions {
     }
     session.lastSeen = Date.now();
     if (req.method === 'POST' && this.fastCancel(session, res, body)) return true;
+    // The client's answer to an input request the proxy sent (on this replica or another).
+    if (req.method === 'POST' && this.fed.bridge.asks.deliver(body)) {
+      res.writeHead(202).end();
+      return true;
+    }
     if (
       req.method === 'POST' &&
       versionOk(req, session) &&
-      this.fast.tryLegacy(req, res, body, caller, session.inflight)
+      this.fast.tryLegacy(
+        req,
+        res,
+        body,
+        caller,
+        session.inflight,
+        session.server.getClientCapabilities() as Record<string, unknown> | undefined,
+      )
     )
       return true;
     await session.transport.handleRequest(req, res, body);

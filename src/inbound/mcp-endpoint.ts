@@ -15,7 +15,8 @@ import { LegacySessions } from './legacy-sessions.ts';
 import { originAllowed } from './origin.ts';
 import { createProxyServer } from './proxy-server.ts';
 import { BodyTooLargeError, readBody } from './read-body.ts';
-import { ANONYMOUS } from './request-context.ts';
+import { ANONYMOUS, hopsOf } from './request-context.ts';
+import { rpcErrorOf } from './result-shape.ts';
 import { serveStateless } from './session-rebuild.ts';
 
 type AuthedRequest = IncomingMessage & {
@@ -130,6 +131,7 @@ export class McpEndpoint {
     }
     if (isModernMessage(body, header(req, 'mcp-protocol-version'))) {
       if (this.fast.tryModern(req, res, body, caller)) return;
+      if (this.overHops(req, res, body, 'server/discover')) return;
       // The SDK serves subscriptions/listen itself; the upstreams must follow its resourceSubscriptions
       // (a 2026-07-28 upstream only sends resources/updated on a listen of its own) while it is open.
       const release = this.fed.watchListen(body);
@@ -146,6 +148,7 @@ export class McpEndpoint {
       return;
     }
     if (isInitialize(body)) {
+      if (this.overHops(req, res, body, 'initialize')) return;
       await this.sessions.initialize(req, res, body, caller);
       return;
     }
@@ -166,6 +169,23 @@ export class McpEndpoint {
       JSONRPC.INVALID_REQUEST,
       'Bad Request: a 2025-era request needs an Mcp-Session-Id header (send initialize first), or use protocol 2026-07-28',
     );
+  }
+
+  /**
+   * Discovery (the SDK answers `server/discover` and `initialize` itself) obeys `chain.maxHops` like lists
+   * and calls do (DESIGN.md, "Correlation and chaining"): answers HOP_LIMIT and returns true when over.
+   */
+  private overHops(req: IncomingMessage, res: ServerResponse, body: unknown, method: string): boolean {
+    const msg = body as { method?: unknown; params?: { _meta?: Record<string, unknown> } };
+    if (msg.method !== method) return false;
+    try {
+      this.fed.checkHops(hopsOf(req.headers, msg.params?._meta));
+      return false;
+    } catch (err) {
+      const e = rpcErrorOf(err);
+      sendJsonRpcError(res, 200, idOf(body), e.code, e.message, e.data as Record<string, unknown>);
+      return true;
+    }
   }
 
   private unknownSession(res: ServerResponse): void {

@@ -1,4 +1,5 @@
 import { ProtocolError, Server, type ServerContext } from '@modelcontextprotocol/server';
+import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
@@ -106,11 +107,22 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     guard(
       async () =>
         finishResult(
-          await fed.call(method, req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params)),
+          await fed.call(method, req.params, contextOf(ctx, down, req.params), legacyIo(ctx, req.params)),
           down.era,
           method,
         ) as never,
     );
+  // A 2025-era session's client can be asked for input on this request (answers reach this transport).
+  const legacyIo = (ctx: ServerContext, params: Record<string, unknown>): CallIO => {
+    const io = ioOf(ctx, params);
+    if (down.era !== 'legacy') return io;
+    io.clientCapabilities = server.getClientCapabilities() as Record<string, unknown> | undefined;
+    io.ask = (method, askParams) =>
+      ctx.mcpReq.send({ method, params: askParams } as never, { timeout: INPUT_WAIT_MS }) as Promise<
+        Record<string, unknown>
+      >;
+    return io;
+  };
   server.setRequestHandler('tools/call', call('tools/call'));
   server.setRequestHandler('prompts/get', call('prompts/get'));
   server.setRequestHandler('resources/read', call('resources/read'));

@@ -1,6 +1,8 @@
 import type { ServerCapabilities } from '@modelcontextprotocol/server';
+import { InputBridge } from '../bridge/input-bridge.ts';
 import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
+import { OutboundAssertions } from '../chain/outbound-assertions.ts';
 import type { Config } from '../config/schema.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { AccessFilter } from '../hooks/acl.ts';
@@ -12,6 +14,7 @@ import {
   type McpCall,
 } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
+import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
@@ -42,6 +45,10 @@ export class Federation {
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly observers: CallObserver[] = [];
   private readonly visibleLists: VisibleLists | undefined;
+  /** `chain.assertCaller`: who the caller is, signed for the next proxy; undefined when off. */
+  private readonly assertions: OutboundAssertions | undefined;
+  /** Input requests across eras and replicas (see src/bridge/). */
+  bridge: InputBridge;
   /** Undefined unless `telemetry.otlpEndpoint` is set: then no span work at all. */
   readonly tracing: Tracing | undefined;
   /** Calls not yet finished, so close() can wait for their observers (the audit log) to see them. */
@@ -70,6 +77,8 @@ export class Federation {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
     this.tracing = Tracing.create(config.telemetry, log);
     this.visibleLists = access ? new VisibleLists(access) : undefined;
+    this.bridge = new InputBridge(hooks, config.secrets.requestStateKey, new MemoryReplicaBus());
+    this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
     this.upstreams = config.upstreams.map(
       (u) =>
         new Upstream(
@@ -89,6 +98,12 @@ export class Federation {
   /** Connects every upstream in parallel; returns once each has settled its first attempt or `waitMs` passed. */
   async start(waitMs: number): Promise<void> {
     await Promise.all(this.upstreams.map((u) => u.start(waitMs)));
+  }
+
+  /** Input exchanges may span replicas: answers and resumed calls travel over `bus`. */
+  connectReplicas(bus: ReplicaBus): void {
+    this.bridge.close();
+    this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
   }
 
   onChange(listener: (e: ChangeEvent) => void): () => void {
@@ -269,13 +284,23 @@ export class Federation {
       let result: Record<string, unknown>;
       span?.upstreamStart(route.upstream.name, method === 'resources/read' ? undefined : route.name);
       try {
-        result = await route.upstream.request(method, upstreamParams(call.params, ctx), {
-          signal: io.signal,
-          onprogress: io.progress,
-          onnotification: io.notify,
-          clientCapabilities: io.clientCapabilities,
-          hop: ctx,
-        });
+        this.assertions?.stamp(ctx, route.upstream.name);
+        const up = route.upstream;
+        const governed = call;
+        result = await this.bridge.forward(
+          up,
+          upstreamParams(call.params, ctx),
+          call,
+          ctx,
+          io,
+          // A retry after a person answered may come minutes later: sign the caller afresh for it.
+          this.assertions
+            ? () => {
+                this.assertions?.stamp(ctx, up.name);
+                return upstreamParams(governed.params, ctx);
+              }
+            : undefined,
+        );
         upstreamStatus = 200;
         span?.upstreamEnd(200);
       } catch (err) {
@@ -366,6 +391,7 @@ export class Federation {
 
   /** completion/complete: routes on the prompt name or resource (template) URI of `ref`. */
   async complete(params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
+    this.checkHops(ctx.hops);
     const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
     let route: Route | undefined;
     let nextRef: Record<string, unknown> | undefined;
@@ -390,6 +416,7 @@ export class Federation {
       );
     }
     const target = route.upstream;
+    this.assertions?.stamp(ctx, target.name);
     return target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx), {
       signal: io.signal,
       hop: ctx,
@@ -417,6 +444,7 @@ export class Federation {
 
   /** Closes the upstreams, then waits (briefly) for the calls they were serving to finish and be observed. */
   async close(drainMs = 2_000): Promise<void> {
+    this.bridge.close();
     await Promise.all(this.upstreams.map((u) => u.close()));
     if (this.inflight > 0) await this.drain(drainMs);
     await this.tracing?.shutdown().catch((err: Error) => {

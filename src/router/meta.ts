@@ -1,3 +1,4 @@
+import { CALLER_META_KEY } from '../chain/caller-assertion.ts';
 import { HOPS_META_KEY, type HopContext, REQUEST_ID_META_KEY } from '../upstream/correlation.ts';
 
 const RESERVED_PREFIX = 'io.modelcontextprotocol/';
@@ -8,7 +9,9 @@ const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
  * The params sent upstream: the downstream's own `_meta` envelope (protocol version, client info and
  * capabilities, progress token) belongs to the downstream hop, so it is dropped; the upstream client
  * attaches its own. Everything else in `_meta` (vendor keys) travels on, plus the correlation of this
- * call: hop count, request id and W3C trace context (stdio hops have no headers to carry them).
+ * call: hop count, request id, W3C trace context and, with `chain.assertCaller`, this proxy's caller
+ * assertion (stdio hops have no headers to carry them). A caller assertion that came from downstream
+ * never travels on: it was for this proxy only.
  */
 export function upstreamParams(params: Record<string, unknown>, hop: HopContext): Record<string, unknown> {
   const meta = params._meta as Record<string, unknown> | undefined;
@@ -16,7 +19,8 @@ export function upstreamParams(params: Record<string, unknown>, hop: HopContext)
   const nextMeta: Record<string, unknown> = {};
   if (meta) {
     for (const key in meta) {
-      if (key === 'progressToken' || (key.startsWith(RESERVED_PREFIX) && key !== LOG_LEVEL_META)) continue;
+      if (key === 'progressToken' || key === CALLER_META_KEY) continue;
+      if (key.startsWith(RESERVED_PREFIX) && key !== LOG_LEVEL_META) continue;
       nextMeta[key] = meta[key];
     }
   }
@@ -24,6 +28,7 @@ export function upstreamParams(params: Record<string, unknown>, hop: HopContext)
   nextMeta[REQUEST_ID_META_KEY] = hop.requestId;
   if (hop.traceparent) nextMeta.traceparent = hop.traceparent;
   if (hop.tracestate) nextMeta.tracestate = hop.tracestate;
+  if (hop.callerAssertion) nextMeta[CALLER_META_KEY] = hop.callerAssertion;
   out._meta = nextMeta;
   return out;
 }

@@ -18,6 +18,11 @@ export interface CallIO {
    * belong to this caller only, so they go back on this request and are never broadcast.
    */
   notify?: (method: string, params: Record<string, unknown> | undefined) => void;
+  /**
+   * Present when the downstream can be asked for input during the call (a 2025-era client: a
+   * server-initiated request on its stream); a 2026-07-28 client is asked with an MRTR result instead.
+   */
+  ask?: (method: string, params: Record<string, unknown> | undefined) => Promise<Record<string, unknown>>;
 }
 
 /** Observes every governed call once it ends (the audit log). Runs on the hot path: keep it cheap. */

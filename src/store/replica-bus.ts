@@ -19,15 +19,41 @@ export interface ReplicaMessage {
  * read again whenever a replica rebuilds the session. Never used on the tools/call path.
  */
 export interface ReplicaBus {
+  /** This replica's id on the bus (random per process). */
+  readonly replicaId: string;
   publish(msg: ReplicaMessage): Promise<void>;
   onMessage(handler: (msg: ReplicaMessage) => void): void;
+  /**
+   * Sends to one replica (the one holding an input exchange). Resolves false when no replica by that
+   * id listens: it is gone, and so is what it held.
+   */
+  sendTo(replica: string, msg: DirectMessage): Promise<boolean>;
+  onDirect(handler: (msg: DirectMessage) => void): void;
   close(): Promise<void>;
 }
 
-/** One process: there is no other replica, so nothing to deliver. */
+/** A message for one replica; `kind` says which part of it handles the message. */
+export interface DirectMessage {
+  kind: string;
+  [field: string]: unknown;
+}
+
+/** One process: there is no other replica; a message to itself is delivered locally. */
 export class MemoryReplicaBus implements ReplicaBus {
+  readonly replicaId = randomUUID();
+  private readonly direct: Array<(msg: DirectMessage) => void> = [];
   async publish(_msg: ReplicaMessage): Promise<void> {}
   onMessage(_handler: (msg: ReplicaMessage) => void): void {}
+  async sendTo(replica: string, msg: DirectMessage): Promise<boolean> {
+    if (replica !== this.replicaId) return false;
+    queueMicrotask(() => {
+      for (const h of this.direct) h(msg);
+    });
+    return true;
+  }
+  onDirect(handler: (msg: DirectMessage) => void): void {
+    this.direct.push(handler);
+  }
   async close(): Promise<void> {}
 }
 
@@ -43,8 +69,12 @@ interface Envelope extends ReplicaMessage {
 export class RedisReplicaBus implements ReplicaBus {
   private readonly id = randomUUID();
   private readonly channel: string;
+  /** `<prefix>replica:<id>`: messages for this replica only. */
+  private readonly own: string;
+  private readonly prefix: string;
   private readonly sub: Redis;
   private readonly handlers: Array<(msg: ReplicaMessage) => void> = [];
+  private readonly direct: Array<(msg: DirectMessage) => void> = [];
 
   constructor(
     private readonly pub: Redis,
@@ -52,13 +82,15 @@ export class RedisReplicaBus implements ReplicaBus {
     private readonly log: Logger,
   ) {
     this.channel = `${store.keyPrefix}replica-bus`;
+    this.prefix = `${store.keyPrefix}replica:`;
+    this.own = `${this.prefix}${this.id}`;
     this.sub = createRedisClient(store);
     this.sub.on('error', (err: Error) => log.debug({ err: err.message }, 'replica bus connection error'));
     this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
     // Without an offline queue a SUBSCRIBE sent before the connection is up fails: subscribe on every
     // (re)connect instead (a repeated SUBSCRIBE is harmless).
     this.sub.on('ready', () => {
-      this.sub.subscribe(this.channel).catch((err: Error) => {
+      this.sub.subscribe(this.channel, this.own).catch((err: Error) => {
         log.debug({ err: err.message }, 'replica bus subscribe failed (retried on reconnect)');
       });
     });
@@ -69,11 +101,45 @@ export class RedisReplicaBus implements ReplicaBus {
     await this.pub.publish(this.channel, JSON.stringify(envelope));
   }
 
+  get replicaId(): string {
+    return this.id;
+  }
+
   onMessage(handler: (msg: ReplicaMessage) => void): void {
     this.handlers.push(handler);
   }
 
+  async sendTo(replica: string, msg: DirectMessage): Promise<boolean> {
+    // PUBLISH answers how many connections received it: 0 means that replica is not there.
+    return (await this.pub.publish(`${this.prefix}${replica}`, JSON.stringify(msg))) > 0;
+  }
+
+  onDirect(handler: (msg: DirectMessage) => void): void {
+    this.direct.push(handler);
+  }
+
+  private receiveDirect(raw: string): void {
+    let msg: DirectMessage;
+    try {
+      msg = JSON.parse(raw) as DirectMessage;
+    } catch {
+      return;
+    }
+    if (typeof msg?.kind !== 'string') return;
+    for (const h of this.direct) {
+      try {
+        h(msg);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'replica bus handler failed');
+      }
+    }
+  }
+
   private receive(channel: string, raw: string): void {
+    if (channel === this.own) {
+      this.receiveDirect(raw);
+      return;
+    }
     if (channel !== this.channel) return;
     let env: Envelope;
     try {

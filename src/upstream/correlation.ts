@@ -1,3 +1,4 @@
+import { CALLER_HEADER, CALLER_META_KEY } from '../chain/caller-assertion.ts';
 import type { FetchMiddleware } from './fetch-middleware.ts';
 
 /** What follows one downstream call across the hop to an upstream (DESIGN.md, "Correlation and chaining"). */
@@ -6,6 +7,8 @@ export interface HopContext {
   hops: number;
   traceparent?: string;
   tracestate?: string;
+  /** Who the original caller is, signed for the next proxy (`chain.assertCaller`); only on calls. */
+  callerAssertion?: string;
 }
 
 export const HOPS_HEADER = 'x-mcp-fed-hops';
@@ -19,6 +22,7 @@ export function correlationHeaderValues(hop: HopContext, into: Record<string, st
   into[HOPS_HEADER] = String(hop.hops);
   if (hop.traceparent) into.traceparent = hop.traceparent;
   if (hop.tracestate) into.tracestate = hop.tracestate;
+  if (hop.callerAssertion) into[CALLER_HEADER] = hop.callerAssertion;
 }
 
 /**
@@ -43,6 +47,7 @@ export const correlationHeaders: FetchMiddleware = (next) => (url, init) => {
       hops: Number(meta[HOPS_META_KEY]) || 1,
       traceparent: typeof meta.traceparent === 'string' ? meta.traceparent : undefined,
       tracestate: typeof meta.tracestate === 'string' ? meta.tracestate : undefined,
+      callerAssertion: typeof meta[CALLER_META_KEY] === 'string' ? meta[CALLER_META_KEY] : undefined,
     },
     values,
   );

@@ -19,6 +19,12 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Notifications (progress, logging) the upstream sends on this request's stream. */
   onNotification?: (message: WireMessage) => void;
+  /**
+   * Requests a 2025-era upstream sends on this request's stream (elicitation, sampling, roots): about
+   * this request. While one is open the timeout is `inputWaitMs` (a person may be answering).
+   */
+  onRequest?: (message: WireMessage) => void;
+  inputWaitMs?: number;
 }
 
 export class UpstreamHttpError extends Error {
@@ -63,10 +69,15 @@ export class HttpForwarder {
     };
   }
 
+  /** POSTs a JSON-RPC response (the answer to an upstream's request); resolves once it is accepted. */
+  async answer(message: WireMessage, headers: Record<string, string>, timeoutMs: number): Promise<void> {
+    await this.post(message, headers, { timeoutMs, acceptOnly: true });
+  }
+
   async post(
     message: WireMessage,
     headers: Record<string, string>,
-    opts: ForwardOptions,
+    opts: ForwardOptions & { acceptOnly?: boolean },
   ): Promise<WireMessage> {
     const body = JSON.stringify(message);
     const base: Record<string, string> = {
@@ -92,11 +103,32 @@ export class HttpForwarder {
     }
   }
 
-  private send(
+  /**
+   * A pooled socket the upstream closed while it sat idle (its keep-alive timeout racing the reuse: on a
+   * loaded machine the close is still unread when the socket is handed out) fails before any answer, so
+   * the upstream never saw the request: it goes once more, on a new connection. Without this, one stale
+   * socket failed the call and marked a healthy upstream down (issue 7 load run).
+   */
+  private async send(
     message: WireMessage,
     body: string,
     all: Record<string, string>,
-    opts: ForwardOptions,
+    opts: ForwardOptions & { acceptOnly?: boolean },
+  ): Promise<WireMessage> {
+    try {
+      return await this.sendOnce(message, body, all, opts, false);
+    } catch (err) {
+      if (!(err as { staleSocket?: boolean }).staleSocket || opts.signal?.aborted) throw err;
+      return this.sendOnce(message, body, all, opts, true);
+    }
+  }
+
+  private sendOnce(
+    message: WireMessage,
+    body: string,
+    all: Record<string, string>,
+    opts: ForwardOptions & { acceptOnly?: boolean },
+    fresh: boolean,
   ): Promise<WireMessage> {
     all['content-length'] = String(Buffer.byteLength(body));
     return new Promise<WireMessage>((resolve, reject) => {
@@ -113,22 +145,32 @@ export class HttpForwarder {
       };
       const onAbort = () =>
         finish(Object.assign(new Error('cancelled by the client'), { name: 'AbortError' }));
-      const timer = setTimeout(
-        () =>
-          finish(
-            new ProxyError('UPSTREAM_TIMEOUT', `upstream "${this.upstream}" did not answer in time`, {
-              upstream: this.upstream,
-            }),
-          ),
-        opts.timeoutMs,
-      );
-      const req = this.request({ ...this.target, headers: all }, (res) => {
+      const timedOut = () =>
+        finish(
+          new ProxyError('UPSTREAM_TIMEOUT', `upstream "${this.upstream}" did not answer in time`, {
+            upstream: this.upstream,
+          }),
+        );
+      let timer = setTimeout(timedOut, opts.timeoutMs);
+      let waitingInput = false;
+      const rearm = (ms: number) => {
+        clearTimeout(timer);
+        timer = setTimeout(timedOut, ms);
+      };
+      let responded = false;
+      const req = this.request({ ...this.target, headers: all, ...(fresh && { agent: false }) }, (res) => {
+        responded = true;
         const status = res.statusCode ?? 0;
         const type = String(res.headers['content-type'] ?? '');
         res.setEncoding('utf8');
         if (status >= 400 || status < 200) {
           res.resume();
           finish(new UpstreamHttpError(status, `upstream "${this.upstream}" answered HTTP ${status}`));
+          return;
+        }
+        if (opts.acceptOnly) {
+          res.resume();
+          finish(undefined, {});
           return;
         }
         const onMessage = (raw: string) => {
@@ -141,7 +183,17 @@ export class HttpForwarder {
           }
           if (msg.id === message.id && (msg.result !== undefined || msg.error !== undefined))
             finish(undefined, msg);
-          else if (msg.method && msg.id === undefined) opts.onNotification?.(msg);
+          else if (msg.method && msg.id === undefined) {
+            if (waitingInput) {
+              waitingInput = false;
+              rearm(opts.timeoutMs);
+            }
+            opts.onNotification?.(msg);
+          } else if (msg.method && msg.id !== null) {
+            waitingInput = true;
+            rearm(Math.max(opts.timeoutMs, opts.inputWaitMs ?? 0));
+            opts.onRequest?.(msg);
+          }
         };
         if (type.startsWith('text/event-stream')) {
           const parser = new SseParser(onMessage);
@@ -161,7 +213,9 @@ export class HttpForwarder {
         res.on('error', early);
         res.on('aborted', early);
       });
-      req.on('error', (err) => finish(Object.assign(err, { upstreamConnection: true })));
+      req.on('error', (err) =>
+        finish(Object.assign(err, { upstreamConnection: true, staleSocket: req.reusedSocket && !responded })),
+      );
       if (opts.signal?.aborted) return onAbort();
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       req.end(body);

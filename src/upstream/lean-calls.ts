@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/client';
-import { ProxyError } from '../errors.ts';
+import { INPUT_WAIT_MS } from '../bridge/limits.ts';
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { type HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
@@ -18,6 +19,10 @@ export interface LeanCallOptions {
   hop?: Parameters<typeof correlationHeaderValues>[0];
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
+  oninputrequest?: (
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ) => Promise<Record<string, unknown>>;
 }
 
 /** What a lean call needs from the Upstream that owns it. */
@@ -82,6 +87,8 @@ export class LeanCalls {
       reply = await this.forwarder.post(message, headers, {
         signal: opts.signal,
         timeoutMs: this.host.timeoutMs,
+        inputWaitMs: INPUT_WAIT_MS,
+        onRequest: (r) => void this.answerUpstream(r, opts, headers),
         onNotification: (n) => {
           if (n.method === 'notifications/progress' && n.params?.progressToken === token) {
             const {
@@ -102,6 +109,46 @@ export class LeanCalls {
     }
     if (reply.error) throw rpcError(reply);
     return reply.result ?? {};
+  }
+
+  /**
+   * A 2025-era upstream asked for input on this call's stream: the answer (or the reason there is
+   * none) goes back to it as a JSON-RPC response POSTed in its session, so it never hangs.
+   */
+  private async answerUpstream(
+    request: WireMessage,
+    opts: LeanCallOptions,
+    callHeaders: Record<string, string>,
+  ): Promise<void> {
+    let reply: WireMessage;
+    try {
+      if (!opts.oninputrequest)
+        throw new UpstreamRpcError(
+          -32601,
+          `mcp-fed relays ${request.method} only during tools/call, prompts/get or resources/read`,
+        );
+      reply = {
+        jsonrpc: '2.0',
+        id: request.id,
+        result: await opts.oninputrequest(String(request.method), request.params),
+      };
+    } catch (err) {
+      const error =
+        err instanceof ProxyError
+          ? err.toJsonRpc()
+          : err instanceof UpstreamRpcError
+            ? { code: err.rpcCode, message: err.message, data: err.data }
+            : { code: -32603, message: 'the input request could not be answered' };
+      reply = { jsonrpc: '2.0', id: request.id, error };
+    }
+    const headers: Record<string, string> = {
+      'mcp-protocol-version': callHeaders['mcp-protocol-version'] ?? '',
+    };
+    const session = callHeaders['mcp-session-id'];
+    if (session) headers['mcp-session-id'] = session;
+    await this.forwarder.answer(reply, headers, this.host.timeoutMs).catch(() => {
+      // The call itself fails or times out and says so; nothing more to tell here.
+    });
   }
 
   private error(client: Client, err: unknown, id: number): Error {

@@ -39,12 +39,24 @@ export interface UpstreamRequestOptions {
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   /** Notifications on this request's own stream other than its progress: relayed to this caller only. */
   onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
+  /**
+   * A 2025-era upstream asks for input (elicitation/create, sampling/createMessage, roots/list) during
+   * this request: resolves with the answer sent back upstream, or rejects (sent back as an error).
+   * Unset: the request is refused with an error, never left hanging.
+   */
+  oninputrequest?: InputRequestHandler;
 }
+
+export type InputRequestHandler = (
+  method: string,
+  params: Record<string, unknown> | undefined,
+) => Promise<Record<string, unknown>>;
 
 const BACKOFF_MIN_MS = 200;
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 const BACKOFF_MAX_MS = 10_000;
+const INPUT_METHODS = ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const;
 
 /**
  * One configured upstream: its SDK client connection, its last listed catalog, and the
@@ -63,6 +75,8 @@ export class Upstream {
   /** The lean path for calls to a Streamable HTTP upstream (created on first connect). */
   private lean?: LeanCalls;
   private nextId = 0;
+  /** Input handlers of calls in flight over the SDK client (see inputRequest). */
+  private readonly askers = new Set<InputRequestHandler>();
   /** Progress callbacks of calls in flight over the SDK client, by the proxy's own token (see viaClient). */
   private readonly progress = new Map<string, NonNullable<UpstreamRequestOptions['onprogress']>>();
   private attempt = 0;
@@ -95,6 +109,7 @@ export class Upstream {
     return this.config.name;
   }
 
+  /** The era this upstream speaks (once connected). */
   get era(): 'modern' | 'legacy' | undefined {
     return this.client?.getProtocolEra();
   }
@@ -132,6 +147,9 @@ export class Upstream {
     const client = new Client(
       { name: 'mcp-fed', version: '0.1.0' },
       {
+        // Declared so 2025-era upstreams may ask for input; each request is relayed to the client of
+        // the call it belongs to (see src/bridge/), which may still refuse it.
+        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
         versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.min(this.config.timeoutMs, 10_000) } },
         listChanged: {
           tools: { autoRefresh: false, debounceMs: 20, onChanged: () => void this.relist(['tools']) },
@@ -148,6 +166,8 @@ export class Upstream {
       const { progressToken, progress, total, message } = n.params;
       this.progress.get(String(progressToken))?.({ progress, total, message });
     });
+    for (const method of INPUT_METHODS)
+      client.setRequestHandler(method, (req) => this.inputRequest(method, req.params) as never);
     client.fallbackNotificationHandler = async (n) => {
       this.events.notification(this, n.method, n.params as Record<string, unknown> | undefined);
     };
@@ -266,6 +286,8 @@ export class Upstream {
     // together with the result had lost its handler and was dropped (stdio and SSE upstreams, about one
     // call in five under load). This handler lives until the call returns; the timeout still restarts
     // on progress.
+    const asker = opts.oninputrequest;
+    if (asker) this.askers.add(asker);
     const onprogress = opts.onprogress;
     const token = onprogress ? `mcp-fed-${++this.nextId}` : undefined;
     const idle = token ? idleTimeout(this.config.timeoutMs, opts.signal) : undefined;
@@ -289,8 +311,28 @@ export class Upstream {
       throw toDownstreamError(this.name, err);
     } finally {
       if (token) this.progress.delete(token);
+      if (asker) this.askers.delete(asker);
       idle?.clear();
     }
+  }
+
+  /**
+   * An input request over the SDK client (stdio, SSE): unlike the lean path's per-call stream, these
+   * transports do not say which call a server request belongs to, so it is relayed only when exactly
+   * one call that can be asked is in flight. Roots asked outside a call get an empty list (the
+   * proxy's own session has none).
+   */
+  private async inputRequest(method: string, params: unknown): Promise<Record<string, unknown>> {
+    if (this.askers.size === 1) {
+      const [asker] = this.askers;
+      return asker!(method, params as Record<string, unknown> | undefined);
+    }
+    if (method === 'roots/list' && this.askers.size === 0) return { roots: [] };
+    throw new Error(
+      this.askers.size === 0
+        ? `mcp-fed relays ${method} only during tools/call, prompts/get or resources/read`
+        : `mcp-fed cannot tell which of ${this.askers.size} calls in flight this ${method} belongs to`,
+    );
   }
 
   /**

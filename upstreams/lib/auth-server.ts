@@ -9,6 +9,11 @@ export interface AuthServerOptions {
   clients: Record<string, string>;
   /** Lifetime of issued access tokens (default 3600 s). */
   tokenTtlSeconds?: number;
+  /**
+   * The issuer URL as its clients reach it (`iss` of the tokens and the discovery document); default
+   * http://<host>:<port>. Needed where that is not the bind address, as in a container network.
+   */
+  issuerUrl?: string;
 }
 
 export interface TokenRequestRecord {
@@ -72,6 +77,7 @@ export class AuthServer {
   static async start(opts: AuthServerOptions): Promise<AuthServer> {
     const s = new AuthServer(opts);
     await s.server.issuer.keys.generate('RS256');
+    if (opts.issuerUrl !== undefined) s.server.issuer.url = opts.issuerUrl.replace(/\/$/, '');
     await s.server.start(opts.port ?? 0, opts.host ?? '127.0.0.1');
     s.port = s.server.address().port;
     s.url = s.server.issuer.url!;

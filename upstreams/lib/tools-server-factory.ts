@@ -24,9 +24,29 @@ export function createToolsServerFactory(opts: { name: string }) {
   return { factory, fanout, catalog };
 }
 
+/** What an upstream received, for samples that report their calls (tools-server --log-calls). */
+export interface ReceivedCall {
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** The `x-request-id` header the call arrived with (HTTP only). */
+  requestId?: string;
+}
+
 /** tools/call against the shared catalog: the one implementation behind every tools sample. */
-export function serveToolCalls(server: Server, catalog: ToolCatalog): void {
+export function serveToolCalls(
+  server: Server,
+  catalog: ToolCatalog,
+  onCall?: (call: ReceivedCall) => void,
+): void {
   server.setRequestHandler('tools/call', async (request, ctx) => {
+    if (onCall) {
+      const requestId = ctx.http?.req?.headers.get('x-request-id') ?? undefined;
+      onCall({
+        tool: request.params.name,
+        arguments: request.params.arguments ?? {},
+        ...(requestId !== undefined && { requestId }),
+      });
+    }
     const entry = catalog.get(request.params.name);
     if (!entry)
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Tool ${request.params.name} not found`);

@@ -3,6 +3,7 @@ import type { InboundAuthConfig } from '../../config/schema.ts';
 import { JSONRPC } from '../../errors.ts';
 import { sendJsonRpcError } from '../http-replies.ts';
 import { apiKeyAuth } from './api-keys.ts';
+import { AssertedCallers } from './asserted-caller.ts';
 import { type JwtAuthConfig, jwtAuth } from './jwt.ts';
 import { noAuth } from './none.ts';
 import { metadataUrl, protectedResourceMetadata, WELL_KNOWN_PATH } from './protected-resource.ts';
@@ -16,17 +17,29 @@ export type { Authenticator, AuthOutcome } from './types.ts';
  */
 export class InboundAuth {
   readonly authenticator: Authenticator;
+  /** Undefined with `kind: none`: no caller can be trusted, so an assertion is ignored (the caller stays anonymous). */
+  private readonly asserted: AssertedCallers | undefined;
 
   constructor(
     private readonly config: InboundAuthConfig,
     private readonly mcpPath: string,
+    /** `secrets.assertionKey`: verifies the caller assertions of `trustedProxies`. */
+    assertionKey?: string,
   ) {
     this.authenticator =
       config.kind === 'jwt' ? jwtAuth(config) : config.kind === 'apiKeys' ? apiKeyAuth(config) : noAuth;
+    this.asserted =
+      config.kind === 'none' ? undefined : AssertedCallers.create(config.trustedProxies, assertionKey);
   }
 
+  /** The caller of a request: the authenticated one, or the one a trusted proxy asserts (`chain.assertCaller`). */
   authenticate(req: IncomingMessage): AuthOutcome | Promise<AuthOutcome> {
-    return this.authenticator.authenticate(req);
+    const outcome = this.authenticator.authenticate(req);
+    const asserted = this.asserted;
+    if (!asserted || !AssertedCallers.present(req)) return outcome;
+    return outcome instanceof Promise
+      ? outcome.then((o) => asserted.apply(req, o))
+      : asserted.apply(req, outcome);
   }
 
   /** Answers a request whose credentials were missing, bad or uncheckable. Never echoes the credential. */
@@ -43,6 +56,10 @@ export class InboundAuth {
           'retry-after': '5',
         },
       );
+      return;
+    }
+    if (outcome.reason === 'forbidden') {
+      sendJsonRpcError(res, 403, null, JSONRPC.INVALID_REQUEST, `Forbidden: ${outcome.description}`);
       return;
     }
     const params = [`realm="mcp-fed"`];
