@@ -40,6 +40,11 @@ export class Catalog {
   private toolRoutes = new Map<string, Route>();
   private promptRoutes = new Map<string, Route>();
   private resourceRoutes = new Map<string, Route>();
+  /**
+   * Routes of upstreams that are down, as last seen: their entries leave the lists, but a call to one
+   * still routes (ACL and audit see its upstream) and fails with UPSTREAM_UNAVAILABLE, not UNKNOWN_TOOL.
+   */
+  private downRoutes = new Map<string, Route>();
   private templateRoutes: TemplateRoute[] = [];
   private upstreamsByName = new Map<string, Upstream>();
   /** Upstreams with a template another upstream also claims: their resources are addressed by routed URI. */
@@ -121,6 +126,7 @@ export class Catalog {
     this.prompts = prompts;
     this.resources = resources;
     this.resourceTemplates = resourceTemplates;
+    this.downRoutes = this.keepDownRoutes(upstreams);
     this.toolRoutes = toolRoutes;
     this.promptRoutes = promptRoutes;
     this.resourceRoutes = resourceRoutes;
@@ -166,11 +172,27 @@ export class Catalog {
   }
 
   resolveTool(name: string): Route | undefined {
-    return this.toolRoutes.get(name);
+    return this.toolRoutes.get(name) ?? this.downRoutes.get(`tool\0${name}`);
   }
 
   resolvePrompt(name: string): Route | undefined {
-    return this.promptRoutes.get(name);
+    return this.promptRoutes.get(name) ?? this.downRoutes.get(`prompt\0${name}`);
+  }
+
+  /** The tool, prompt and resource routes of upstreams not ready now, from the catalog being replaced. */
+  private keepDownRoutes(upstreams: readonly Upstream[]): Map<string, Route> {
+    const down = new Set(upstreams.filter((u) => u.state !== 'ready'));
+    const kept = new Map<string, Route>();
+    if (down.size === 0) return kept;
+    const keep = (kind: string, routes: Map<string, Route>) => {
+      for (const [name, route] of routes) if (down.has(route.upstream)) kept.set(`${kind}\0${name}`, route);
+    };
+    keep('tool', this.toolRoutes);
+    keep('prompt', this.promptRoutes);
+    keep('resource', this.resourceRoutes);
+    for (const [key, route] of this.downRoutes)
+      if (down.has(route.upstream) && !kept.has(key)) kept.set(key, route);
+    return kept;
   }
 
   /** The URI a client knows for `uri` of `up`: unchanged unless two upstreams claim it. */
@@ -228,7 +250,7 @@ export class Catalog {
     const matches = this.templateRoutes.filter((t) => t.template.match(uri) !== null);
     const owners = new Set(matches.map((m) => m.upstream));
     if (owners.size === 1) return { upstream: matches[0]!.upstream, name: uri };
-    return undefined;
+    return this.downRoutes.get(`resource\0${uri}`);
   }
 }
 

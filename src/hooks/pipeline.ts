@@ -38,6 +38,11 @@ export interface CallContext {
   decision: string;
   /** Vault token ids minted or resolved for this call (never values). */
   tokenIds: string[];
+  /**
+   * Values this call's own arguments were tokenized from, by token id: the result's tokens of them
+   * resolve here without a vault read (a Redis round trip saved on the common echo-back path).
+   */
+  minted?: Map<string, string>;
   /** Wall-clock time spent inside hooks, for added-latency accounting. */
   hookMs: number;
   /** Set just before the upstream call when `chain.assertCaller` names its upstream (see chain/). */
@@ -46,6 +51,12 @@ export interface CallContext {
 
 export interface PreHook {
   readonly name: string;
+  /**
+   * The hook only reads the call (never mutates it) and mostly waits on a store: the hooks after it
+   * start while it waits, so their store round trips overlap its own (one Redis round trip instead of
+   * two for rate limit + PII vault). Its rejection still wins over theirs, as if it had run first.
+   */
+  readonly overlaps?: boolean;
   before(call: McpCall, ctx: CallContext): Outcome<McpCall> | Promise<Outcome<McpCall>>;
   /**
    * A client's answer to an upstream's input request (elicitation, sampling, roots), on its way to
@@ -84,15 +95,34 @@ export class HookPipeline {
 
   async before(call: McpCall, ctx: CallContext): Promise<PreResult> {
     let current = call;
+    let waiting: Promise<Outcome<McpCall>>[] | undefined;
     for (const hook of this.pre) {
       const t0 = performance.now();
-      const outcome = await hook.before(current, ctx);
+      const pending = hook.before(current, ctx);
+      if (hook.overlaps && pending instanceof Promise) {
+        // Handled here so a later hook's failure cannot leave it an unhandled rejection; awaited below.
+        pending.catch(() => {});
+        (waiting ??= []).push(pending);
+        continue;
+      }
+      const outcome = await pending;
       ctx.hookMs += performance.now() - t0;
       if (outcome.kind === 'reject') {
-        ctx.decision = outcome.decision;
-        return { ok: false, error: outcome.error };
+        const earlier = waiting && (await firstReject(waiting));
+        const winner = earlier ?? outcome;
+        ctx.decision = winner.decision;
+        return { ok: false, error: winner.error };
       }
       if (outcome.kind === 'mutate') current = outcome.value;
+    }
+    if (waiting) {
+      const t0 = performance.now();
+      const earlier = await firstReject(waiting);
+      ctx.hookMs += performance.now() - t0;
+      if (earlier) {
+        ctx.decision = earlier.decision;
+        return { ok: false, error: earlier.error };
+      }
     }
     return { ok: true, call: current };
   }
@@ -134,4 +164,12 @@ export class HookPipeline {
     }
     return current;
   }
+}
+
+/** The first rejection among overlapping hooks' outcomes, in hook order. */
+async function firstReject(
+  waiting: Promise<Outcome<McpCall>>[],
+): Promise<Extract<Outcome<McpCall>, { kind: 'reject' }> | undefined> {
+  for (const outcome of await Promise.all(waiting)) if (outcome.kind === 'reject') return outcome;
+  return undefined;
 }

@@ -219,6 +219,12 @@ describe('partial availability', () => {
     const prompt = await legacy.getPrompt({ name: 'content__greeting', arguments: { name: 'Bo' } });
     expect(prompt.messages.length).toBeGreaterThan(0);
     expect((await modern.listTools()).tools.some((t) => t.name.startsWith('tools__'))).toBe(false);
+    // Gone from the lists, but a call to one of its tools still says why it fails (not UNKNOWN_TOOL).
+    const later = await rawPost(url, ...reqFor('tools__echo')).then((r) => r.json?.error?.data?.code);
+    expect(later).toBe('UPSTREAM_UNAVAILABLE');
+    expect(await rawPost(url, ...reqFor('tools__never_was')).then((r) => r.json?.error?.data?.code)).toBe(
+      'UNKNOWN_TOOL',
+    );
 
     tools = await tools.restart();
     await eventually(

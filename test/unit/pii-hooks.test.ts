@@ -136,4 +136,30 @@ describe('createPiiHooks', () => {
       value: { content: [{ type: 'text', text: 'mail bob@example.com' }] },
     });
   });
+
+  it("resolves the tokens of a call's own values without reading the vault", async () => {
+    const vault = memoryVault();
+    let reads = 0;
+    const counting: TokenVault = {
+      tokenId: (scope, entity, value) => vault.tokenId(scope, entity, value),
+      put: (scope, entries, ttl) => vault.put(scope, entries, ttl),
+      get: (scope, ids) => {
+        reads++;
+        return vault.get(scope, ids);
+      },
+      close: () => vault.close(),
+    };
+    const h = hooksFor({ mode: 'tokenize', responses: 'off' }, counting)!;
+    const c = ctx();
+    const out = await h.pre.before(toolCall({ to: 'carol@example.com' }), c);
+    const sent = JSON.stringify(argsOf(out as never));
+    const echoed = { content: [{ type: 'text', text: `sent to ${sent}` }] };
+    const back = await h.post!.after(toolCall({}), echoed, c);
+    expect(JSON.stringify(back)).toContain('carol@example.com');
+    expect(reads).toBe(0);
+    // A later call holding the same token (not minted by it) reads the vault.
+    const later = await h.post!.after(toolCall({}), echoed, ctx());
+    expect(JSON.stringify(later)).toContain('carol@example.com');
+    expect(reads).toBe(1);
+  });
 });

@@ -43,9 +43,21 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
           forEachString(result, (s) => {
             for (const t of tokenSpans(s)) ids.add(t.id);
           });
+          // Tokens of values this very call sent need no vault read.
+          const minted = ctx.minted;
+          if (minted && ids.size > 0) {
+            for (const id of ids) {
+              const value = minted.get(id);
+              if (value === undefined) continue;
+              values.set(id, value);
+              ids.delete(id);
+            }
+          }
           if (ids.size > 0) {
             try {
-              values = await vault.get(ctx.caller.id, [...ids]);
+              const stored = await vault.get(ctx.caller.id, [...ids]);
+              if (values.size === 0) values = stored;
+              else for (const [id, value] of stored) values.set(id, value);
             } catch (err) {
               log.warn({ err: (err as Error).message, requestId: ctx.requestId }, 'PII vault read failed');
               const error = vaultDown('the result cannot be given back with your values');

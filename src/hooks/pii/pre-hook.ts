@@ -62,7 +62,11 @@ export function createPiiPreHook(pii: PiiConfig, deps: PreDeps): PreHook {
         };
       }
       tokens.count(list, hits);
-      for (const id of entries.keys()) if (!ctx.tokenIds.includes(id)) ctx.tokenIds.push(id);
+      ctx.minted ??= new Map();
+      for (const e of list) {
+        if (!ctx.tokenIds.includes(e.id)) ctx.tokenIds.push(e.id);
+        ctx.minted.set(e.id, e.value);
+      }
     }
     return { kind: 'mutate', value: next };
   }

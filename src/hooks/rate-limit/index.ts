@@ -54,6 +54,7 @@ export function rateLimitHook(
   };
   return {
     name: 'rate-limit',
+    overlaps: true,
     async before(call: McpCall, ctx: CallContext): Promise<Outcome<McpCall>> {
       if (call.method !== 'tools/call') return { kind: 'pass' };
       const buckets = bucketsOf(ctx.caller, call.publicName);
