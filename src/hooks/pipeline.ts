@@ -102,7 +102,8 @@ export class HookPipeline {
       if (hook.overlaps && pending instanceof Promise) {
         // Handled here so a later hook's failure cannot leave it an unhandled rejection; awaited below.
         pending.catch(() => {});
-        (waiting ??= []).push(pending);
+        waiting ??= [];
+        waiting.push(pending);
         continue;
       }
       const outcome = await pending;

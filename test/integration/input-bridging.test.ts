@@ -318,6 +318,6 @@ describe('input requests across eras', () => {
     expect(refused.json?.error?.data?.code).toBe('INVALID_REQUEST');
     // Starting over works.
     const again = await rawPost(b, body, headers);
-    expect((again.json?.result as { resultType: string }).resultType).toBe('input_required');
+    expect(again.json?.result?.resultType).toBe('input_required');
   });
 });
