@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
 
@@ -8,6 +9,8 @@ export type Ask = (
 ) => Promise<Record<string, unknown>>;
 
 interface Pending {
+  /** The downstream session asked: only its own answer counts. */
+  owner: string;
   resolve(result: Record<string, unknown>): void;
   reject(err: Error): void;
 }
@@ -28,23 +31,28 @@ const ID_PREFIX = 'mcp-fed:';
  * this one over the bus.
  */
 export class DownstreamAsks {
-  private seq = 0;
   private readonly pending = new Map<string, Pending>();
 
   constructor(private readonly bus: ReplicaBus) {
     bus.onDirect((msg: DirectMessage) => {
-      if (msg.kind === 'input-response') this.settle(msg.message as Reply);
+      if (msg.kind === 'input-response') this.settle(msg.message as Reply, String(msg.owner));
     });
   }
 
   /**
    * An Ask that writes each request with `write` (an SSE event on the client's open request) and
-   * waits for the answer; `signal` (the client request ending) rejects what is still open.
+   * waits for the answer; `signal` (the client request ending) rejects what is still open. Only an
+   * answer POSTed in the `owner` session counts, and ids are random, so no other client can answer.
    */
-  asker(write: (message: Record<string, unknown>) => boolean, signal: AbortSignal, waitMs: number): Ask {
+  asker(
+    write: (message: Record<string, unknown>) => boolean,
+    signal: AbortSignal,
+    waitMs: number,
+    owner: string,
+  ): Ask {
     return (method, params) => {
       if (signal.aborted) return Promise.reject(gone());
-      const id = `${ID_PREFIX}${this.bus.replicaId}:${++this.seq}`;
+      const id = `${ID_PREFIX}${this.bus.replicaId}:${randomUUID()}`;
       return new Promise<Record<string, unknown>>((resolve, reject) => {
         const done = () => {
           clearTimeout(timer);
@@ -62,6 +70,7 @@ export class DownstreamAsks {
         timer.unref();
         signal.addEventListener('abort', onAbort, { once: true });
         this.pending.set(id, {
+          owner,
           resolve: (r) => {
             done();
             resolve(r);
@@ -82,20 +91,21 @@ export class DownstreamAsks {
    * A POSTed body that answers one of the proxy's requests (anywhere): true when it was one (the
    * caller then replies 202), false for anything else.
    */
-  deliver(body: unknown): boolean {
+  deliver(body: unknown, owner: string): boolean {
     const replies = Array.isArray(body) ? body : [body];
     if (replies.length === 0 || !replies.every(isOurReply)) return false;
     for (const reply of replies as Reply[]) {
       const replica = String(reply.id).slice(ID_PREFIX.length).split(':')[0] ?? '';
-      if (replica === this.bus.replicaId) this.settle(reply);
-      else void this.bus.sendTo(replica, { kind: 'input-response', message: reply }).catch(() => false);
+      if (replica === this.bus.replicaId) this.settle(reply, owner);
+      else
+        void this.bus.sendTo(replica, { kind: 'input-response', message: reply, owner }).catch(() => false);
     }
     return true;
   }
 
-  private settle(reply: Reply): void {
+  private settle(reply: Reply, owner: string): void {
     const p = this.pending.get(String(reply?.id));
-    if (!p) return;
+    if (!p || p.owner !== owner) return;
     if (reply.error) {
       const { code, message, data } = reply.error;
       p.reject(

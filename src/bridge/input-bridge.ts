@@ -75,6 +75,13 @@ export class InputBridge {
       clientCapabilities: io.clientCapabilities,
       hop: ctx,
     };
+    // A 2025-era upstream gives each client a session of its own: a downstream session's, or for a
+    // 2026-07-28 client its caller identity's (DESIGN.md, "Upstream sessions").
+    if (up.era === 'legacy')
+      opts.session = io.session ?? {
+        key: `caller\0${ctx.caller.id}`,
+        clientCapabilities: io.clientCapabilities,
+      };
     const ask = io.ask;
     if (ask) return this.askClient(up, params, call, opts, this.shown(ask, call, ctx), fresh);
     // Only a 2025-era upstream sends requests of its own; a modern one's input_required passes through.

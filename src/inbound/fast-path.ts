@@ -3,6 +3,7 @@ import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError } from '../errors.ts';
 import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
 import { callContext } from './request-context.ts';
 import { finishResult, rpcErrorOf } from './result-shape.ts';
@@ -58,7 +59,7 @@ export class FastPath {
     body: unknown,
     caller: Caller,
     inflight: Map<string | number, AbortController>,
-    clientCapabilities?: Record<string, unknown>,
+    session?: SessionBinding,
   ): boolean {
     const msg = callMessage(body);
     if (!msg) return false;
@@ -69,7 +70,9 @@ export class FastPath {
     const id = msg.id as string | number;
     const ac = new AbortController();
     inflight.set(id, ac);
-    void this.serve(res, msg, ctx, 'legacy', clientCapabilities, ac).finally(() => inflight.delete(id));
+    void this.serve(res, msg, ctx, 'legacy', session?.clientCapabilities, ac, session).finally(() =>
+      inflight.delete(id),
+    );
     return true;
   }
 
@@ -80,6 +83,7 @@ export class FastPath {
     era: 'modern' | 'legacy',
     clientCapabilities?: Record<string, unknown>,
     ac = new AbortController(),
+    session?: SessionBinding,
   ): Promise<void> {
     const id = msg.id as string | number;
     const params = msg.params!;
@@ -88,7 +92,7 @@ export class FastPath {
       if (!res.writableFinished) ac.abort();
     });
     let streaming = false;
-    const io: CallIO = { signal: ac.signal, clientCapabilities };
+    const io: CallIO = { signal: ac.signal, clientCapabilities, session };
     const write = (message: Record<string, unknown>): boolean => {
       if (res.writableEnded) return false;
       if (!streaming) {
@@ -104,7 +108,8 @@ export class FastPath {
       );
     };
     // A 2025-era client can be asked for input on this request's stream (see src/bridge/).
-    if (era === 'legacy') io.ask = this.fed.bridge.asks.asker(write, ac.signal, INPUT_WAIT_MS);
+    if (era === 'legacy' && session)
+      io.ask = this.fed.bridge.asks.asker(write, ac.signal, INPUT_WAIT_MS, session.key);
     io.notify = send;
     const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
     if (token !== undefined) {

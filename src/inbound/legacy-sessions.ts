@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { SessionRecord, SessionStore } from '../session/session-store.ts';
 import type { ReplicaBus, ReplicaMessage } from '../store/replica-bus.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
@@ -24,6 +25,8 @@ interface LiveSession {
   lastSeen: number;
   /** Calls served by the fast path, so notifications/cancelled can abort them. */
   inflight: Map<string | number, AbortController>;
+  /** Its own upstream sessions on 2025-era upstreams (ids kept in its record for other replicas). */
+  binding: SessionBinding;
 }
 
 /** Most live sessions one replica keeps (rebuilt ones included); the least recently used go first. */
@@ -103,21 +106,14 @@ export class LegacySessions {
     session.lastSeen = Date.now();
     if (req.method === 'POST' && this.fastCancel(session, res, body)) return true;
     // The client's answer to an input request the proxy sent (on this replica or another).
-    if (req.method === 'POST' && this.fed.bridge.asks.deliver(body)) {
+    if (req.method === 'POST' && this.fed.bridge.asks.deliver(body, sessionId)) {
       res.writeHead(202).end();
       return true;
     }
     if (
       req.method === 'POST' &&
       versionOk(req, session) &&
-      this.fast.tryLegacy(
-        req,
-        res,
-        body,
-        caller,
-        session.inflight,
-        session.server.getClientCapabilities() as Record<string, unknown> | undefined,
-      )
+      this.fast.tryLegacy(req, res, body, caller, session.inflight, this.bound(session))
     )
       return true;
     await session.transport.handleRequest(req, res, body);
@@ -152,7 +148,16 @@ export class LegacySessions {
     const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => id,
       onsessioninitialized: () => {
-        session = { id, caller, server, transport, down, lastSeen: Date.now(), inflight: new Map() };
+        session = {
+          id,
+          caller,
+          server,
+          transport,
+          down,
+          lastSeen: Date.now(),
+          inflight: new Map(),
+          binding: this.binding(id, {}),
+        };
         this.remember(session);
       },
       onsessionclosed: (closed) => this.closedByClient(closed, session),
@@ -196,7 +201,16 @@ export class LegacySessions {
       await web.close().catch(() => {});
       return undefined;
     }
-    session = { id, caller, server, transport: node, down, lastSeen: Date.now(), inflight: new Map() };
+    session = {
+      id,
+      caller,
+      server,
+      transport: node,
+      down,
+      lastSeen: Date.now(),
+      inflight: new Map(),
+      binding: this.binding(id, { ...record.upstreamSessions }),
+    };
     this.remember(session);
     // Subscriptions made on another replica: this one may hold the GET stream, so its upstreams follow them too.
     await this.follow(session, record.subscriptions ?? []);
@@ -210,6 +224,45 @@ export class LegacySessions {
       const oldest = this.live.values().next().value;
       if (!oldest) break;
       void this.dropLocal(oldest);
+    }
+  }
+
+  /**
+   * The session's binding to its upstream sessions: ids already in its record are reused (another
+   * replica opened them); a newly opened one is written back to the record for the others.
+   */
+  private binding(id: string, known: Record<string, string>): SessionBinding {
+    return {
+      key: id,
+      known,
+      lookup: async (upstream) => {
+        try {
+          return (await this.store.get(id))?.upstreamSessions[upstream];
+        } catch {
+          return undefined; // opened anew, then: a session of its own on this replica
+        }
+      },
+      opened: (upstream, upstreamSession) => this.recordUpstreamSession(id, upstream, upstreamSession),
+    };
+  }
+
+  /** The binding with the client's capabilities, known once initialize has run. */
+  private bound(session: LiveSession): SessionBinding {
+    session.binding.clientCapabilities ??= session.server.getClientCapabilities() as
+      | Record<string, unknown>
+      | undefined;
+    return session.binding;
+  }
+
+  private async recordUpstreamSession(id: string, upstream: string, upstreamSession: string): Promise<void> {
+    try {
+      const record = await this.store.get(id);
+      if (!record) return;
+      const upstreamSessions = { ...record.upstreamSessions, [upstream]: upstreamSession };
+      await this.store.put({ ...record, upstreamSessions }, this.config.sessions.ttlSeconds);
+    } catch (err) {
+      // Another replica then opens a session of its own for this client: upstream state not shared.
+      this.log.debug({ session: id, err: (err as Error).message }, 'recording an upstream session failed');
     }
   }
 

@@ -1,4 +1,5 @@
 import type { CallContext, CallMethod } from '../hooks/pipeline.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 
 /** What the router tells the downstream side about (catalog changes, resource updates, upstream logs). */
 export type ChangeEvent =
@@ -23,6 +24,8 @@ export interface CallIO {
    * server-initiated request on its stream); a 2026-07-28 client is asked with an MRTR result instead.
    */
   ask?: (method: string, params: Record<string, unknown> | undefined) => Promise<Record<string, unknown>>;
+  /** The downstream session's binding to its own upstream sessions (2025-era upstreams). */
+  session?: SessionBinding;
 }
 
 /** Observes every governed call once it ends (the audit log). Runs on the hot path: keep it cheap. */

@@ -25,6 +25,8 @@ export interface ForwardOptions {
    */
   onRequest?: (message: WireMessage) => void;
   inputWaitMs?: number;
+  /** The response headers (e.g. the `mcp-session-id` an `initialize` answer carries). */
+  onHeaders?: (headers: http.IncomingHttpHeaders) => void;
 }
 
 export class UpstreamHttpError extends Error {
@@ -161,6 +163,7 @@ export class HttpForwarder {
       const req = this.request({ ...this.target, headers: all, ...(fresh && { agent: false }) }, (res) => {
         responded = true;
         const status = res.statusCode ?? 0;
+        opts.onHeaders?.(res.headers);
         const type = String(res.headers['content-type'] ?? '');
         res.setEncoding('utf8');
         if (status >= 400 || status < 200) {

@@ -4,6 +4,7 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { type HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
+import type { SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 const NAMED: Record<string, 'name' | 'uri'> = {
   'tools/call': 'name',
@@ -23,6 +24,8 @@ export interface LeanCallOptions {
     method: string,
     params: Record<string, unknown> | undefined,
   ) => Promise<Record<string, unknown>>;
+  /** Whose upstream session a 2025-era upstream call uses (unset: the proxy's own). */
+  session?: SessionBinding;
 }
 
 /** What a lean call needs from the Upstream that owns it. */
@@ -32,6 +35,8 @@ export interface LeanCallHost {
   /** Next request id on this upstream (shared with the SDK-path progress tokens). */
   nextId(): number;
   markDown(reason: string): void;
+  /** Per-client upstream sessions (2025-era upstreams). */
+  readonly sessions?: UpstreamSessions;
   /** The SDK client path, for a call the lean path cannot carry (a name HTTP headers cannot hold). */
   viaClient(
     client: Client,
@@ -58,11 +63,9 @@ export class LeanCalls {
     params: Record<string, unknown>,
     opts: LeanCallOptions,
   ): Promise<Record<string, unknown>> {
-    const id = this.host.nextId();
     const meta: Record<string, unknown> = { ...(params._meta as Record<string, unknown> | undefined) };
-    const headers: Record<string, string> = {};
     const version = client.getNegotiatedProtocolVersion() ?? '';
-    headers['mcp-protocol-version'] = version;
+    const headers: Record<string, string> = { 'mcp-protocol-version': version };
     if (client.getProtocolEra() === 'modern') {
       meta['io.modelcontextprotocol/protocolVersion'] = version;
       meta['io.modelcontextprotocol/clientCapabilities'] = opts.clientCapabilities ?? {};
@@ -75,16 +78,62 @@ export class LeanCalls {
         headers['mcp-name'] = name;
       }
     } else {
+      const binding = opts.session;
+      const sessions = this.host.sessions;
+      if (binding && sessions) return this.inSession(client, method, params, opts, binding, sessions);
       const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
       if (sessionId) headers['mcp-session-id'] = sessionId;
     }
+    try {
+      return await this.send(method, params, meta, headers, opts);
+    } catch (err) {
+      throw this.error(client, err);
+    }
+  }
+
+  /**
+   * A call in the client's own upstream session (opened on first use). An upstream that no longer
+   * knows the session (404: it restarted, or expired it) never ran the request: a new session is
+   * opened and the call sent once more.
+   */
+  private async inSession(
+    client: Client,
+    method: string,
+    params: Record<string, unknown>,
+    opts: LeanCallOptions,
+    binding: SessionBinding,
+    sessions: UpstreamSessions,
+  ): Promise<Record<string, unknown>> {
+    const version = client.getNegotiatedProtocolVersion() ?? '';
+    for (let attempt = 0; ; attempt++) {
+      let sessionId = '';
+      try {
+        sessionId = await sessions.idFor(binding, version, { 'mcp-protocol-version': version });
+        const meta = { ...(params._meta as Record<string, unknown> | undefined) };
+        const headers = { 'mcp-protocol-version': version, 'mcp-session-id': sessionId };
+        return await this.send(method, params, meta, headers, opts);
+      } catch (err) {
+        const gone = err instanceof UpstreamHttpError && err.status === 404;
+        if (!gone || attempt > 0 || opts.signal?.aborted) throw this.error(client, err, !gone);
+        sessions.forget(binding, sessionId);
+      }
+    }
+  }
+
+  private async send(
+    method: string,
+    params: Record<string, unknown>,
+    meta: Record<string, unknown>,
+    headers: Record<string, string>,
+    opts: LeanCallOptions,
+  ): Promise<Record<string, unknown>> {
+    const id = this.host.nextId();
     const token = opts.onprogress ? `mcp-fed-${id}` : undefined;
     if (token) meta.progressToken = token;
     if (opts.hop) correlationHeaderValues(opts.hop, headers);
     const message: WireMessage = { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } };
-    let reply: WireMessage;
-    try {
-      reply = await this.forwarder.post(message, headers, {
+    const reply = await this.forwarder
+      .post(message, headers, {
         signal: opts.signal,
         timeoutMs: this.host.timeoutMs,
         inputWaitMs: INPUT_WAIT_MS,
@@ -103,12 +152,30 @@ export class LeanCalls {
             opts.onnotification?.(n.method, n.params);
           }
         },
+      })
+      .catch((err: unknown) => {
+        // A cancelled 2025-era call also wants notifications/cancelled (2026-07-28: closing the stream is enough).
+        if (isAbort(err) && !headers['mcp-method']) this.cancelled(id, headers);
+        throw err;
       });
-    } catch (err) {
-      throw this.error(client, err, id);
-    }
     if (reply.error) throw rpcError(reply);
     return reply.result ?? {};
+  }
+
+  private cancelled(id: number, headers: Record<string, string>): void {
+    const h: Record<string, string> = { 'mcp-protocol-version': headers['mcp-protocol-version'] ?? '' };
+    if (headers['mcp-session-id']) h['mcp-session-id'] = headers['mcp-session-id'];
+    void this.forwarder
+      .answer(
+        {
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'client cancelled' },
+        },
+        h,
+        this.host.timeoutMs,
+      )
+      .catch(() => {});
   }
 
   /**
@@ -151,20 +218,10 @@ export class LeanCalls {
     });
   }
 
-  private error(client: Client, err: unknown, id: number): Error {
+  /** `sharedSession`: a 404 means the proxy's own upstream session is gone (reconnect), not a client's. */
+  private error(client: Client, err: unknown, sharedSession = true): Error {
     const upstream = this.host.name;
-    if (isAbort(err)) {
-      // 2026-07-28 cancels by closing the stream (done); a 2025-era upstream also wants notifications/cancelled.
-      if (client.getProtocolEra() === 'legacy') {
-        void client
-          .notification({
-            method: 'notifications/cancelled',
-            params: { requestId: id, reason: 'client cancelled' },
-          })
-          .catch(() => {});
-      }
-      return err as Error;
-    }
+    if (isAbort(err)) return err as Error;
     if (err instanceof UpstreamHttpError) {
       if (err.status === 401 || err.status === 403) {
         return new ProxyError(
@@ -174,7 +231,7 @@ export class LeanCalls {
         );
       }
       // 404 on a 2025-era upstream means its session is gone: reconnect to get a new one.
-      if (err.status === 404 && client.getProtocolEra() === 'legacy')
+      if (err.status === 404 && sharedSession && client.getProtocolEra() === 'legacy')
         this.host.markDown('upstream session expired');
       return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" answered HTTP ${err.status}`, {
         upstream,

@@ -19,6 +19,7 @@ import {
   offeredKinds,
   type UpstreamLists,
 } from './upstream-lists.ts';
+import { type SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
 
@@ -45,6 +46,8 @@ export interface UpstreamRequestOptions {
    * Unset: the request is refused with an error, never left hanging.
    */
   oninputrequest?: InputRequestHandler;
+  /** Whose upstream session a call to a 2025-era upstream runs in (unset: the proxy's own). */
+  session?: SessionBinding;
 }
 
 export type InputRequestHandler = (
@@ -188,17 +191,21 @@ export class Upstream {
         return;
       }
       this.client = client;
-      if (this.config.transport === 'streamable-http') {
-        this.lean ??= new LeanCalls(
-          new HttpForwarder(new URL(this.config.url), this.name, this.auth, this.config.headers),
-          {
-            name: this.name,
-            timeoutMs: this.config.timeoutMs,
-            nextId: () => ++this.nextId,
-            markDown: (reason) => this.markDown(reason),
-            viaClient: (c, m, p, o) => this.viaClient(c, m, p, o),
-          },
+      if (this.config.transport === 'streamable-http' && !this.lean) {
+        const forwarder = new HttpForwarder(
+          new URL(this.config.url),
+          this.name,
+          this.auth,
+          this.config.headers,
         );
+        this.lean = new LeanCalls(forwarder, {
+          name: this.name,
+          timeoutMs: this.config.timeoutMs,
+          sessions: new UpstreamSessions(forwarder, this.name, this.config.timeoutMs),
+          nextId: () => ++this.nextId,
+          markDown: (reason) => this.markDown(reason),
+          viaClient: (c, m, p, o) => this.viaClient(c, m, p, o),
+        });
       }
       this.lists = await this.fetchLists(client, offeredKinds(client.getServerCapabilities()));
       this.attempt = 0;

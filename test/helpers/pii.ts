@@ -51,8 +51,12 @@ export function leaked(haystack: string, items: readonly Pick<Planted, 'entity' 
         JSON.stringify(i.value).slice(1, -1),
         ascii(JSON.stringify(i.value).slice(1, -1)),
       ]);
-      if (['CREDIT_CARD', 'IBAN', 'SSN'].includes(i.entity)) forms.add(i.value.replace(/[ -]/g, ''));
-      return [...forms].some((f) => haystack.includes(f));
+      if ([...forms].some((f) => haystack.includes(f))) return true;
+      if (!['CREDIT_CARD', 'IBAN', 'SSN'].includes(i.entity)) return false;
+      // The separator-free form as a value of its own: not the digits of a float such as a metric sum
+      // (0.0018999999999 once "leaked" the SSN 899-99-9999).
+      const bare = i.value.replace(/[ -]/g, '');
+      return new RegExp(`(?<![\\d.])${bare}(?!\\d)`).test(haystack);
     })
     .map((i) => i.value);
 }

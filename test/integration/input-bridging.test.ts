@@ -320,4 +320,45 @@ describe('input requests across eras', () => {
     const again = await rawPost(b, body, headers);
     expect(again.json?.result?.resultType).toBe('input_required');
   });
+
+  it("ignores an answer POSTed in another session, even with the request's id", async () => {
+    const init = await rawPost(a, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'thief', version: '1' },
+      },
+    });
+    const thief = {
+      'mcp-session-id': init.headers.get('mcp-session-id')!,
+      'mcp-protocol-version': '2025-11-25',
+    };
+    await rawPost(a, { jsonrpc: '2.0', method: 'notifications/initialized' }, thief);
+    const client = new V1Client({ name: 'victim', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    let stolen: number | undefined;
+    client.setRequestHandler(ElicitRequestSchema, async (_req, extra) => {
+      const hijack = await rawPost(
+        b,
+        {
+          jsonrpc: '2.0',
+          id: extra.requestId,
+          result: { action: 'accept', content: { answer: 'HIJACKED' } },
+        },
+        thief,
+      );
+      stolen = hijack.status;
+      return { action: 'accept', content: { answer: ANSWER } };
+    });
+    await client.connect(new V1Transport(new URL(a)));
+    try {
+      const result = await client.callTool({ name: 'legacy__ask', arguments: { question: 'Mine?' } });
+      expect(stolen).toBe(202);
+      expect(textOf(result)).toBe(ANSWER);
+    } finally {
+      await client.close();
+    }
+  });
 });

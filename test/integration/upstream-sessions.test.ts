@@ -1,0 +1,134 @@
+/**
+ * Upstream sessions on a 2025-era upstream (DESIGN.md, "Upstream sessions"): each downstream session,
+ * and each 2026-07-28 caller identity, gets its own upstream session, opened on first use with that
+ * client's capabilities; its id lives in the session record, so another replica continues it; an
+ * upstream that forgot it (restart) gets a new one without the client noticing.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.ts';
+import { eventually, modernRequest, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
+import { privateRedis, type TestRedis } from '../helpers/redis.ts';
+import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
+
+let upstream: StartedServer;
+let redis: TestRedis;
+const replicas: { app: App; url: string }[] = [];
+let a: string;
+let b: string;
+
+beforeAll(async () => {
+  [upstream, redis] = await Promise.all([
+    startServer(SAMPLES.legacy, ['--port', '0']),
+    privateRedis({ own: true }),
+  ]);
+  const config = {
+    upstreams: [{ name: 'legacy', url: upstream.url, catalogRefreshSeconds: 0 }],
+    store: { kind: 'redis', url: redis.url, keyPrefix: `mcp-fed-upsess:${randomUUID().slice(0, 8)}:` },
+    inbound: {
+      auth: {
+        kind: 'apiKeys',
+        keys: [
+          { key: 'key-alice-0123456789', caller: 'alice' },
+          { key: 'key-bob-0123456789abc', caller: 'bob' },
+        ],
+      },
+    },
+  };
+  for (let i = 0; i < 2; i++) replicas.push(await startProxy(config));
+  [a, b] = replicas.map((r) => r.url) as [string, string];
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all(replicas.map((r) => r.app.close()));
+  await Promise.all([upstream?.stop(), redis?.stop()]);
+});
+
+interface SessionInfo {
+  session: string | null;
+  capabilities: Record<string, unknown>;
+}
+const info = (r: unknown) =>
+  JSON.parse((r as { content: { text: string }[] }).content[0]!.text) as SessionInfo;
+
+/** A 2025-era client whose requests go to `urls` in turn (a round-robin balancer). */
+async function legacyClient(key: string, urls: string[], capabilities: Record<string, unknown> = {}) {
+  let next = 0;
+  const client = new V1Client({ name: 'upsess', version: '1.0.0' }, { capabilities });
+  const transport = new V1Transport(new URL(urls[0]!), {
+    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    fetch: ((_input: unknown, init: RequestInit) => fetch(urls[next++ % urls.length]!, init)) as never,
+  });
+  await client.connect(transport);
+  return client;
+}
+
+async function modernSession(url: string, key: string): Promise<SessionInfo> {
+  const { headers, body } = modernRequest(
+    'tools/call',
+    { name: 'legacy__session', arguments: {} },
+    1,
+    'legacy__session',
+  );
+  const reply = await rawPost(url, body, { ...headers, authorization: `Bearer ${key}` });
+  return info(reply.json?.result);
+}
+
+describe('upstream sessions on a 2025-era upstream', () => {
+  it('gives each downstream session its own, declared with that client’s capabilities', async () => {
+    const one = await legacyClient('key-alice-0123456789', [a], { elicitation: {} });
+    const two = await legacyClient('key-alice-0123456789', [a], { sampling: {} });
+    try {
+      const first = info(await one.callTool({ name: 'legacy__session', arguments: {} }));
+      const again = info(await one.callTool({ name: 'legacy__session', arguments: {} }));
+      const other = info(await two.callTool({ name: 'legacy__session', arguments: {} }));
+      expect(first.session).toBeTruthy();
+      expect(again.session).toBe(first.session);
+      expect(other.session).not.toBe(first.session);
+      expect(Object.keys(first.capabilities)).toEqual(['elicitation']);
+      expect(Object.keys(other.capabilities)).toEqual(['sampling']);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
+  it('continues the same upstream session on the other replica (its id is in the session record)', async () => {
+    const client = await legacyClient('key-alice-0123456789', [a, b]);
+    try {
+      // initialize went to A, initialized to B; the calls alternate A, B, A.
+      const seen = new Set<string | null>();
+      for (let i = 0; i < 3; i++)
+        seen.add(info(await client.callTool({ name: 'legacy__session', arguments: {} })).session);
+      expect(seen.size).toBe(1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('gives 2026-07-28 callers one per identity', async () => {
+    const alice = await modernSession(a, 'key-alice-0123456789');
+    const aliceAgain = await modernSession(a, 'key-alice-0123456789');
+    const bob = await modernSession(a, 'key-bob-0123456789abc');
+    expect(aliceAgain.session).toBe(alice.session);
+    expect(bob.session).not.toBe(alice.session);
+  });
+
+  it('opens a new one, unseen by the client, when the upstream restarted and forgot it', async () => {
+    const client = await legacyClient('key-bob-0123456789abc', [a]);
+    try {
+      const before = info(await client.callTool({ name: 'legacy__session', arguments: {} }));
+      upstream = await upstream.restart();
+      const after = await eventually(
+        async () => info(await client.callTool({ name: 'legacy__session', arguments: {} })),
+        20_000,
+        200,
+      );
+      expect(after.session).toBeTruthy();
+      expect(after.session).not.toBe(before.session);
+    } finally {
+      await client.close();
+    }
+  }, 40_000);
+});
