@@ -75,9 +75,10 @@ export class InputBridge {
       clientCapabilities: io.clientCapabilities,
       hop: ctx,
     };
-    // A 2025-era upstream gives each client a session of its own: a downstream session's, or for a
-    // 2026-07-28 client its caller identity's (DESIGN.md, "Upstream sessions").
-    if (up.era === 'legacy')
+    // A 2025-era upstream (or a stdio one with `isolation: per-session`) gives each client a session
+    // of its own: a downstream session's, or for a 2026-07-28 client its caller identity's
+    // (DESIGN.md, "Upstream sessions").
+    if (up.era === 'legacy' || up.perSession)
       opts.session = io.session ?? {
         key: `caller\0${ctx.caller.id}`,
         clientCapabilities: io.clientCapabilities,

@@ -359,6 +359,7 @@ export class LegacySessions {
 
   /** A session's resource subscriptions end with it, so upstreams stop following URIs nobody reads. */
   private release(session: LiveSession): void {
+    this.fed.releaseSession(session.id);
     const uris = session.down.subscriptions;
     if (!uris?.size) return;
     for (const uri of uris) {

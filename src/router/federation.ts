@@ -106,6 +106,11 @@ export class Federation {
     this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
   }
 
+  /** A downstream session ended: upstreams drop what they kept for it (per-session stdio children). */
+  releaseSession(key: string): void {
+    for (const u of this.upstreams) u.release(key);
+  }
+
   onChange(listener: (e: ChangeEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

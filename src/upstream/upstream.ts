@@ -6,19 +6,13 @@ import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import type { HopContext } from './correlation.ts';
 import { HttpForwarder } from './http-forwarder.ts';
-import { idleTimeout, NO_SDK_TIMEOUT } from './idle-timeout.ts';
 import { LeanCalls } from './lean-calls.ts';
 import { ResourceWatch } from './resource-watch.ts';
+import { type InputRequestHandler, SdkCalls } from './sdk-calls.ts';
+import { StdioChildren } from './stdio-children.ts';
 import { createTransport } from './transport-factory.ts';
-import { isAbort, isConnectionFailure, toDownstreamError } from './upstream-errors.ts';
-import {
-  anyResult,
-  emptyLists,
-  type ListKind,
-  listAll,
-  offeredKinds,
-  type UpstreamLists,
-} from './upstream-lists.ts';
+import { isConnectionFailure } from './upstream-errors.ts';
+import { emptyLists, type ListKind, listAll, offeredKinds, type UpstreamLists } from './upstream-lists.ts';
 import { type SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
@@ -50,16 +44,17 @@ export interface UpstreamRequestOptions {
   session?: SessionBinding;
 }
 
-export type InputRequestHandler = (
-  method: string,
-  params: Record<string, unknown> | undefined,
-) => Promise<Record<string, unknown>>;
+export type { InputRequestHandler } from './sdk-calls.ts';
 
 const BACKOFF_MIN_MS = 200;
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 const BACKOFF_MAX_MS = 10_000;
-const INPUT_METHODS = ['elicitation/create', 'sampling/createMessage', 'roots/list'] as const;
+/**
+ * What the proxy's own upstream session declares, so 2025-era upstreams may ask for input: each
+ * request is relayed to the client of the call it belongs to (src/bridge/), which may still refuse it.
+ */
+const PROXY_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} };
 
 /**
  * One configured upstream: its SDK client connection, its last listed catalog, and the
@@ -78,10 +73,10 @@ export class Upstream {
   /** The lean path for calls to a Streamable HTTP upstream (created on first connect). */
   private lean?: LeanCalls;
   private nextId = 0;
-  /** Input handlers of calls in flight over the SDK client (see inputRequest). */
-  private readonly askers = new Set<InputRequestHandler>();
-  /** Progress callbacks of calls in flight over the SDK client, by the proxy's own token (see viaClient). */
-  private readonly progress = new Map<string, NonNullable<UpstreamRequestOptions['onprogress']>>();
+  /** Calls over an SDK client (stdio, SSE, rare methods). */
+  private readonly sdk: SdkCalls;
+  /** `isolation: per-session` stdio upstreams: a child per downstream session. */
+  private readonly children: StdioChildren | undefined;
   private attempt = 0;
   private retryTimer?: NodeJS.Timeout;
   private refreshTimer?: NodeJS.Timeout;
@@ -100,6 +95,18 @@ export class Upstream {
       this.settleFirst = resolve;
     });
     this.auth = createUpstreamAuth(config, { log });
+    this.sdk = new SdkCalls({
+      name: config.name,
+      timeoutMs: config.timeoutMs,
+      nextId: () => ++this.nextId,
+      connectionFailed: (client, reason) => {
+        if (client === this.client) this.markDown(reason);
+      },
+    });
+    this.children =
+      config.transport === 'stdio' && config.isolation === 'per-session'
+        ? new StdioChildren(config.name, (binding) => this.spawnChild(binding), log)
+        : undefined;
     this.watches = new ResourceWatch(
       config.name,
       () => (this.state === 'ready' ? this.client : undefined),
@@ -110,6 +117,11 @@ export class Upstream {
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** Whether each client gets a child process of its own (`isolation: per-session`). */
+  get perSession(): boolean {
+    return this.children !== undefined;
   }
 
   /** The era this upstream speaks (once connected). */
@@ -150,9 +162,7 @@ export class Upstream {
     const client = new Client(
       { name: 'mcp-fed', version: '0.1.0' },
       {
-        // Declared so 2025-era upstreams may ask for input; each request is relayed to the client of
-        // the call it belongs to (see src/bridge/), which may still refuse it.
-        capabilities: { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} },
+        capabilities: PROXY_CAPABILITIES,
         versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.min(this.config.timeoutMs, 10_000) } },
         listChanged: {
           tools: { autoRefresh: false, debounceMs: 20, onChanged: () => void this.relist(['tools']) },
@@ -165,12 +175,7 @@ export class Upstream {
         },
       },
     );
-    client.setNotificationHandler('notifications/progress', (n) => {
-      const { progressToken, progress, total, message } = n.params;
-      this.progress.get(String(progressToken))?.({ progress, total, message });
-    });
-    for (const method of INPUT_METHODS)
-      client.setRequestHandler(method, (req) => this.inputRequest(method, req.params) as never);
+    this.sdk.attach(client, PROXY_CAPABILITIES);
     client.fallbackNotificationHandler = async (n) => {
       this.events.notification(this, n.method, n.params as Record<string, unknown> | undefined);
     };
@@ -204,7 +209,7 @@ export class Upstream {
           sessions: new UpstreamSessions(forwarder, this.name, this.config.timeoutMs),
           nextId: () => ++this.nextId,
           markDown: (reason) => this.markDown(reason),
-          viaClient: (c, m, p, o) => this.viaClient(c, m, p, o),
+          viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
         });
       }
       this.lists = await this.fetchLists(client, offeredKinds(client.getServerCapabilities()));
@@ -278,68 +283,50 @@ export class Upstream {
       );
     }
     if (this.lean && FORWARDED.has(method)) return this.lean.call(client, method, params ?? {}, opts);
-    return this.viaClient(client, method, params ?? {}, opts);
-  }
-
-  /** The SDK client path: stdio and SSE upstreams, and the methods the lean path does not carry. */
-  private async viaClient(
-    client: Client,
-    method: string,
-    params: Record<string, unknown>,
-    opts: UpstreamRequestOptions,
-  ) {
-    // Progress travels under a token of the proxy's own, not the SDK's onprogress: the SDK dispatches a
-    // notification a microtask after reading it but settles a response at once, so a last progress read
-    // together with the result had lost its handler and was dropped (stdio and SSE upstreams, about one
-    // call in five under load). This handler lives until the call returns; the timeout still restarts
-    // on progress.
-    const asker = opts.oninputrequest;
-    if (asker) this.askers.add(asker);
-    const onprogress = opts.onprogress;
-    const token = onprogress ? `mcp-fed-${++this.nextId}` : undefined;
-    const idle = token ? idleTimeout(this.config.timeoutMs, opts.signal) : undefined;
-    if (token && idle && onprogress) {
-      this.progress.set(token, (p) => {
-        idle.restart();
-        onprogress(p);
+    if (this.children && opts.session && FORWARDED.has(method)) {
+      const child = await this.children.clientFor(opts.session).catch(() => {
+        throw new ProxyError(
+          'UPSTREAM_UNAVAILABLE',
+          `upstream "${this.name}" could not start a child for this session`,
+          {
+            upstream: this.name,
+          },
+        );
       });
-      const meta = params._meta as Record<string, unknown> | undefined;
-      params = { ...params, _meta: { ...meta, progressToken: token } };
+      return this.sdk.call(child, method, params ?? {}, opts);
     }
-    try {
-      return (await client.request({ method, params }, anyResult, {
-        signal: idle?.signal ?? opts.signal,
-        timeout: idle ? NO_SDK_TIMEOUT : this.config.timeoutMs,
-      })) as Record<string, unknown>;
-    } catch (err) {
-      const authError = findAuthFailure(this.name, err);
-      if (authError) throw authError;
-      if (!isAbort(err) && isConnectionFailure(err)) this.markDown((err as Error).message);
-      throw toDownstreamError(this.name, err);
-    } finally {
-      if (token) this.progress.delete(token);
-      if (asker) this.askers.delete(asker);
-      idle?.clear();
-    }
+    return this.sdk.call(client, method, params ?? {}, opts);
   }
 
   /**
-   * An input request over the SDK client (stdio, SSE): unlike the lean path's per-call stream, these
-   * transports do not say which call a server request belongs to, so it is relayed only when exactly
-   * one call that can be asked is in flight. Roots asked outside a call get an empty list (the
-   * proxy's own session has none).
+   * A stdio child of its own for one downstream session, declared with that client's capabilities.
+   * Its catalog is the shared one's (same command); its notifications outside calls are dropped.
    */
-  private async inputRequest(method: string, params: unknown): Promise<Record<string, unknown>> {
-    if (this.askers.size === 1) {
-      const [asker] = this.askers;
-      return asker!(method, params as Record<string, unknown> | undefined);
-    }
-    if (method === 'roots/list' && this.askers.size === 0) return { roots: [] };
-    throw new Error(
-      this.askers.size === 0
-        ? `mcp-fed relays ${method} only during tools/call, prompts/get or resources/read`
-        : `mcp-fed cannot tell which of ${this.askers.size} calls in flight this ${method} belongs to`,
+  private async spawnChild(binding: SessionBinding): Promise<Client> {
+    const capabilities = binding.clientCapabilities ?? {};
+    const client = new Client(
+      { name: 'mcp-fed', version: '0.1.0' },
+      {
+        capabilities,
+        versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.min(this.config.timeoutMs, 10_000) } },
+      },
     );
+    this.sdk.attach(client, capabilities);
+    client.fallbackNotificationHandler = async (n) => {
+      this.log.debug({ upstream: this.name, method: n.method }, 'per-session child notification dropped');
+    };
+    const transport = createTransport(
+      this.config,
+      (line) => this.log.debug({ upstream: this.name, stderr: line }),
+      this.auth,
+    );
+    await client.connect(transport, { timeout: Math.min(this.config.timeoutMs, 10_000) });
+    return client;
+  }
+
+  /** A downstream session (or caller binding) ended: what this upstream kept for it goes. */
+  release(key: string): void {
+    this.children?.release(key);
   }
 
   /**
@@ -396,6 +383,7 @@ export class Upstream {
     clearTimeout(this.retryTimer);
     clearInterval(this.refreshTimer);
     this.lean?.close();
+    this.children?.close();
     this.watches.detach();
     const client = this.client;
     this.client = undefined;

@@ -9,7 +9,7 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { eventually, modernRequest, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
+import { eventually, modernRequest, rawPost, SAMPLES, startProxy, TSX_NODE } from '../helpers/federation.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
 
@@ -58,7 +58,7 @@ async function legacyClient(key: string, urls: string[], capabilities: Record<st
   let next = 0;
   const client = new V1Client({ name: 'upsess', version: '1.0.0' }, { capabilities });
   const transport = new V1Transport(new URL(urls[0]!), {
-    requestInit: { headers: { authorization: `Bearer ${key}` } },
+    requestInit: key ? { headers: { authorization: `Bearer ${key}` } } : undefined,
     fetch: ((_input: unknown, init: RequestInit) => fetch(urls[next++ % urls.length]!, init)) as never,
   });
   await client.connect(transport);
@@ -131,4 +131,39 @@ describe('upstream sessions on a 2025-era upstream', () => {
       await client.close();
     }
   }, 40_000);
+
+  it('gives each session a stdio child of its own with isolation: per-session, and one child to all without', async () => {
+    const proxy = await startProxy({
+      upstreams: [
+        { name: 'iso', command: [...TSX_NODE, SAMPLES.content], isolation: 'per-session' },
+        { name: 'shared', command: [...TSX_NODE, SAMPLES.content] },
+      ],
+    });
+    const bump = (c: V1Client, name: string) =>
+      c
+        .callTool({ name, arguments: {} })
+        .then((r) => (r as { content: { text: string }[] }).content[0]!.text);
+    const one = await legacyClient('', [proxy.url]);
+    const two = await legacyClient('', [proxy.url]);
+    try {
+      expect(await bump(one, 'iso__bump')).toBe('counter=1');
+      expect(await bump(one, 'iso__bump')).toBe('counter=2');
+      expect(await bump(two, 'iso__bump')).toBe('counter=1');
+      // The shared child counts both sessions' calls.
+      expect(await bump(one, 'shared__bump')).toBe('counter=1');
+      expect(await bump(two, 'shared__bump')).toBe('counter=2');
+      // A 2026-07-28 caller gets a child per identity (anonymous here, so one).
+      const { headers, body } = modernRequest(
+        'tools/call',
+        { name: 'iso__bump', arguments: {} },
+        1,
+        'iso__bump',
+      );
+      const modern = await rawPost(proxy.url, body, headers);
+      expect((modern.json?.result as { content: { text: string }[] }).content[0]?.text).toBe('counter=1');
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+      await proxy.app.close();
+    }
+  }, 60_000);
 });
