@@ -79,23 +79,33 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     capabilities: fed.capabilities(),
     instructions: fed.instructions(),
   });
+  /** A server span around one request (only when tracing is on: otherwise no context is built). */
+  const traced = async <T>(
+    method: string,
+    ctx: ServerContext,
+    params: Record<string, unknown> | undefined,
+    run: () => Promise<T>,
+  ): Promise<T> => {
+    const span = fed.tracing?.request(method, undefined, contextOf(ctx, down, params));
+    try {
+      const out = await run();
+      span?.end('ok');
+      return out;
+    } catch (err) {
+      span?.end('error', err);
+      throw err;
+    }
+  };
   const list =
     (kind: ListKind) =>
     async (req: { params?: { cursor?: string; _meta?: Record<string, unknown> } }, ctx: ServerContext) =>
-      guard(async () => {
-        // Traced only when tracing is on: otherwise no context is built for a list.
-        const span = fed.tracing?.request(LIST_METHODS[kind], undefined, contextOf(ctx, down, req.params));
-        try {
+      guard(() =>
+        traced(LIST_METHODS[kind], ctx, req.params, async () => {
           // A list that crossed too many proxies is a loop (DESIGN.md, "Correlation and chaining").
           fed.checkHops(hopsOf(ctx.http?.req?.headers, req.params?._meta));
-          const page = fed.list(kind, req.params?.cursor, down.caller) as never;
-          span?.end('ok');
-          return page;
-        } catch (err) {
-          span?.end('error', err);
-          throw err;
-        }
-      });
+          return fed.list(kind, req.params?.cursor, down.caller) as never;
+        }),
+      );
   server.setRequestHandler('tools/list', list('tools'));
   server.setRequestHandler('prompts/list', list('prompts'));
   server.setRequestHandler('resources/list', list('resources'));
@@ -128,42 +138,53 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
   server.setRequestHandler('resources/read', call('resources/read'));
 
   server.setRequestHandler('completion/complete', async (req, ctx) =>
-    guard(
-      async () =>
-        (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never,
+    guard(() =>
+      traced(
+        'completion/complete',
+        ctx,
+        req.params,
+        async () =>
+          (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never,
+      ),
     ),
   );
 
   if (down.era === 'legacy') {
     // The upstream counts subscribers (see ResourceWatch): a session counts once per URI, however
     // often it subscribes, and only after the upstream accepted; its remaining ones end with it.
-    server.setRequestHandler('resources/subscribe', async (req) =>
-      guard(async () => {
-        if (down.subscriptions?.has(req.params.uri)) return {};
-        // A resource the caller may not read is one it cannot follow either (and, as in lists, does not exist for it).
-        if (!fed.allowed(down.caller, req.params.uri))
-          throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${req.params.uri}`, {
-            uri: req.params.uri,
-          });
-        await fed.subscription('resources/subscribe', req.params.uri);
-        down.subscriptions?.add(req.params.uri);
-        await down.subscriptionsChanged?.();
-        return {};
-      }),
+    server.setRequestHandler('resources/subscribe', async (req, ctx) =>
+      guard(() =>
+        traced('resources/subscribe', ctx, req.params, async () => {
+          if (down.subscriptions?.has(req.params.uri)) return {};
+          // A resource the caller may not read is one it cannot follow either (and, as in lists, does not exist for it).
+          if (!fed.allowed(down.caller, req.params.uri))
+            throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${req.params.uri}`, {
+              uri: req.params.uri,
+            });
+          await fed.subscription('resources/subscribe', req.params.uri);
+          down.subscriptions?.add(req.params.uri);
+          await down.subscriptionsChanged?.();
+          return {};
+        }),
+      ),
     );
-    server.setRequestHandler('resources/unsubscribe', async (req) =>
-      guard(async () => {
-        if (!down.subscriptions?.delete(req.params.uri)) return {};
-        await fed.subscription('resources/unsubscribe', req.params.uri);
-        await down.subscriptionsChanged?.();
-        return {};
-      }),
+    server.setRequestHandler('resources/unsubscribe', async (req, ctx) =>
+      guard(() =>
+        traced('resources/unsubscribe', ctx, req.params, async () => {
+          if (!down.subscriptions?.delete(req.params.uri)) return {};
+          await fed.subscription('resources/unsubscribe', req.params.uri);
+          await down.subscriptionsChanged?.();
+          return {};
+        }),
+      ),
     );
     server.setRequestHandler('logging/setLevel', async (req, ctx) =>
-      guard(async () => {
-        await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params));
-        return {};
-      }),
+      guard(() =>
+        traced('logging/setLevel', ctx, req.params, async () => {
+          await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params));
+          return {};
+        }),
+      ),
     );
   }
   return server;

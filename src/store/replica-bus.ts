@@ -84,7 +84,7 @@ export class RedisReplicaBus implements ReplicaBus {
     this.channel = `${store.keyPrefix}replica-bus`;
     this.prefix = `${store.keyPrefix}replica:`;
     this.own = `${this.prefix}${this.id}`;
-    this.sub = createRedisClient(store);
+    this.sub = createRedisClient(store, { subscriber: true });
     this.sub.on('error', (err: Error) => log.debug({ err: err.message }, 'replica bus connection error'));
     this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
     // Without an offline queue a SUBSCRIBE sent before the connection is up fails: subscribe on every
