@@ -160,7 +160,8 @@ describe('upstream sessions on a 2025-era upstream', () => {
         'iso__bump',
       );
       const modern = await rawPost(proxy.url, body, headers);
-      expect((modern.json?.result as { content: { text: string }[] }).content[0]?.text).toBe('counter=1');
+      const content = (modern.json?.result ?? {}) as { content?: { text: string }[] };
+      expect(content.content?.[0]?.text).toBe('counter=1');
     } finally {
       await Promise.all([one.close(), two.close()]);
       await proxy.app.close();
