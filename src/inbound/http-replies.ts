@@ -1,4 +1,8 @@
 import type { ServerResponse } from 'node:http';
+import { ERROR_NUMBERS } from '../errors.ts';
+
+/** How long a client is asked to wait before retrying when the session store cannot be reached. */
+export const STORE_RETRY_SECONDS = 1;
 
 /** Answers a whole HTTP request with one JSON-RPC error (used before any MCP handler runs). */
 export function sendJsonRpcError(
@@ -25,4 +29,17 @@ export function sendJsonRpcError(
     ...headers,
   });
   res.end(body);
+}
+
+/** 503 STORE_UNAVAILABLE: the session store cannot be reached, so the request fails closed. */
+export function sendStoreUnavailable(res: ServerResponse): void {
+  sendJsonRpcError(
+    res,
+    503,
+    null,
+    ERROR_NUMBERS.STORE_UNAVAILABLE,
+    'Service Unavailable: the session store cannot be reached; try again shortly',
+    { code: 'STORE_UNAVAILABLE', retryAfterMs: STORE_RETRY_SECONDS * 1000 },
+    { 'retry-after': String(STORE_RETRY_SECONDS) },
+  );
 }

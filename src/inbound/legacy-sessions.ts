@@ -1,37 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { Server } from '@modelcontextprotocol/server';
 import type { Config } from '../config/schema.ts';
-import { ERROR_NUMBERS, ProxyError } from '../errors.ts';
 import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { SessionRecord, SessionStore } from '../session/session-store.ts';
-import type { ReplicaBus, ReplicaMessage } from '../store/replica-bus.ts';
-import type { SessionBinding } from '../upstream/upstream-sessions.ts';
+import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { FastPath } from './fast-path.ts';
-import { sendJsonRpcError } from './http-replies.ts';
+import { sendJsonRpcError, sendStoreUnavailable } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
 import { notifySession } from './session-notify.ts';
 import { rebuiltTransport, replayInitialize, type SessionTransport } from './session-rebuild.ts';
+import { SessionSync, type SyncedSession } from './session-sync.ts';
 
-interface LiveSession {
-  id: string;
+interface LiveSession extends SyncedSession {
   caller: Caller;
-  server: Server;
   transport: SessionTransport;
-  down: DownstreamContext;
   lastSeen: number;
   /** Calls served by the fast path, so notifications/cancelled can abort them. */
   inflight: Map<string | number, AbortController>;
-  /** Its own upstream sessions on 2025-era upstreams (ids kept in its record for other replicas). */
-  binding: SessionBinding;
 }
 
 /** Most live sessions one replica keeps (rebuilt ones included); the least recently used go first. */
 const MAX_LIVE = 10_000;
-const STORE_RETRY_SECONDS = 1;
 
 /**
  * 2025-era clients: `initialize`, `Mcp-Session-Id`, the GET stream, DELETE. Each session's metadata
@@ -45,6 +37,8 @@ export class LegacySessions {
   private readonly live = new Map<string, LiveSession>();
   private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>();
   private readonly sweep: NodeJS.Timeout;
+  /** The session records and resource subscriptions this replica shares with the others. */
+  private readonly sync: SessionSync;
 
   constructor(
     private readonly fed: Federation,
@@ -52,10 +46,11 @@ export class LegacySessions {
     private readonly config: Config,
     private readonly log: Logger,
     private readonly fast: FastPath,
-    private readonly bus: ReplicaBus,
+    bus: ReplicaBus,
   ) {
+    this.sync = new SessionSync(fed, store, config, log, bus);
     fed.onChange((e) => this.broadcast(e));
-    bus.onMessage((m) => this.applyRemote(m));
+    bus.onMessage((m) => this.sync.applyRemote(m, this.live.get(m.session)));
     this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
     this.sweep.unref();
   }
@@ -83,7 +78,7 @@ export class LegacySessions {
       session ??= await this.rebuild(sessionId, caller);
     } catch (err) {
       this.log.debug({ session: sessionId, err: (err as Error).message }, 'session store unavailable');
-      storeUnavailable(res);
+      sendStoreUnavailable(res);
       return true;
     }
     if (!session) return false;
@@ -113,7 +108,7 @@ export class LegacySessions {
     if (
       req.method === 'POST' &&
       versionOk(req, session) &&
-      this.fast.tryLegacy(req, res, body, caller, session.inflight, this.bound(session))
+      this.fast.tryLegacy(req, res, body, caller, session.inflight, this.sync.bound(session))
     )
       return true;
     await session.transport.handleRequest(req, res, body);
@@ -139,7 +134,7 @@ export class LegacySessions {
       );
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'session store unavailable');
-      storeUnavailable(res);
+      sendStoreUnavailable(res);
       return;
     }
     const down = this.downstream(id, caller);
@@ -156,7 +151,7 @@ export class LegacySessions {
           down,
           lastSeen: Date.now(),
           inflight: new Map(),
-          binding: this.binding(id, {}),
+          binding: this.sync.binding(id, {}),
         };
         this.remember(session);
       },
@@ -164,7 +159,7 @@ export class LegacySessions {
     });
     transport.onclose = () => {
       if (session && this.live.get(session.id) === session) this.live.delete(session.id);
-      if (session) this.release(session);
+      if (session) this.sync.release(session);
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
@@ -190,7 +185,7 @@ export class LegacySessions {
     const { web, node } = rebuiltTransport(id, (closed) => this.closedByClient(closed, session));
     node.onclose = () => {
       if (session && this.live.get(id) === session) this.live.delete(id);
-      if (session) this.release(session);
+      if (session) this.sync.release(session);
     };
     await server.connect(web);
     try {
@@ -209,11 +204,11 @@ export class LegacySessions {
       down,
       lastSeen: Date.now(),
       inflight: new Map(),
-      binding: this.binding(id, { ...record.upstreamSessions }),
+      binding: this.sync.binding(id, { ...record.upstreamSessions }),
     };
     this.remember(session);
     // Subscriptions made on another replica: this one may hold the GET stream, so its upstreams follow them too.
-    await this.follow(session, record.subscriptions ?? []);
+    await this.sync.follow(session, record.subscriptions ?? []);
     this.log.debug({ session: id }, 'legacy session rebuilt from the store');
     return session;
   }
@@ -227,49 +222,10 @@ export class LegacySessions {
     }
   }
 
-  /**
-   * The session's binding to its upstream sessions: ids already in its record are reused (another
-   * replica opened them); a newly opened one is written back to the record for the others.
-   */
-  private binding(id: string, known: Record<string, string>): SessionBinding {
-    return {
-      key: id,
-      known,
-      lookup: async (upstream) => {
-        try {
-          return (await this.store.get(id))?.upstreamSessions[upstream];
-        } catch {
-          return undefined; // opened anew, then: a session of its own on this replica
-        }
-      },
-      opened: (upstream, upstreamSession) => this.recordUpstreamSession(id, upstream, upstreamSession),
-    };
-  }
-
-  /** The binding with the client's capabilities, known once initialize has run. */
-  private bound(session: LiveSession): SessionBinding {
-    session.binding.clientCapabilities ??= session.server.getClientCapabilities() as
-      | Record<string, unknown>
-      | undefined;
-    return session.binding;
-  }
-
-  private async recordUpstreamSession(id: string, upstream: string, upstreamSession: string): Promise<void> {
-    try {
-      const record = await this.store.get(id);
-      if (!record) return;
-      const upstreamSessions = { ...record.upstreamSessions, [upstream]: upstreamSession };
-      await this.store.put({ ...record, upstreamSessions }, this.config.sessions.ttlSeconds);
-    } catch (err) {
-      // Another replica then opens a session of its own for this client: upstream state not shared.
-      this.log.debug({ session: id, err: (err as Error).message }, 'recording an upstream session failed');
-    }
-  }
-
   /** DELETE from the client: the session ends everywhere. */
   private async closedByClient(id: string, session: LiveSession | undefined): Promise<void> {
     if (session && this.live.get(id) === session) this.live.delete(id);
-    if (session) this.release(session);
+    if (session) this.sync.release(session);
     await this.store.delete(id);
   }
 
@@ -287,93 +243,18 @@ export class LegacySessions {
 
   private downstream(id: string, caller: Caller): DownstreamContext {
     const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
-    down.subscriptionsChanged = () => this.shareSubscriptions(id, down);
+    down.subscriptionsChanged = () => this.sync.shareSubscriptions(id, down);
     return down;
-  }
-
-  /**
-   * After resources/subscribe or unsubscribe: the set goes into the session record (read by a replica
-   * that rebuilds the session later) and over the replica bus (to replicas holding it now), so the
-   * replica holding the GET stream follows the URI upstream and receives its resources/updated.
-   */
-  private async shareSubscriptions(id: string, down: DownstreamContext): Promise<void> {
-    const subscriptions = [...(down.subscriptions ?? [])];
-    try {
-      const record = await this.store.get(id);
-      if (!record) return;
-      await this.store.put({ ...record, subscriptions }, this.config.sessions.ttlSeconds);
-      await this.bus.publish({ session: id, subscriptions });
-    } catch (err) {
-      this.log.debug({ session: id, err: (err as Error).message }, 'sharing subscriptions failed');
-      throw new ProxyError(
-        'STORE_UNAVAILABLE',
-        'the session store cannot be reached: the subscription is not shared with other replicas; try again shortly',
-        { retryAfterMs: STORE_RETRY_SECONDS * 1000 },
-      );
-    }
-  }
-
-  /** Another replica changed a session's subscriptions: a live copy here follows the new set. */
-  private applyRemote(msg: ReplicaMessage): void {
-    const session = this.live.get(msg.session);
-    const current = session?.down.subscriptions;
-    if (!session || !current) return;
-    const wanted = new Set(msg.subscriptions);
-    for (const uri of [...current]) {
-      if (wanted.has(uri)) continue;
-      current.delete(uri);
-      this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
-        this.log.debug({ session: session.id, uri, err: err.message }, 'remote unsubscribe failed');
-      });
-    }
-    void this.follow(
-      session,
-      [...wanted].filter((uri) => !current.has(uri)),
-    );
-  }
-
-  /** Subscribes this replica's upstreams to URIs a session follows (counted once per session and URI). */
-  private async follow(session: LiveSession, uris: string[]): Promise<void> {
-    const subs = session.down.subscriptions;
-    if (!subs) return;
-    await Promise.all(
-      uris.map(async (uri) => {
-        if (subs.has(uri)) return;
-        subs.add(uri);
-        try {
-          await this.fed.subscription('resources/subscribe', uri);
-        } catch (err) {
-          subs.delete(uri);
-          this.log.debug(
-            { session: session.id, uri, err: (err as Error).message },
-            'follow subscription failed',
-          );
-        }
-      }),
-    );
   }
 
   private broadcast(e: ChangeEvent): void {
     for (const s of this.live.values()) notifySession(s.server, e, s.down.subscriptions);
   }
 
-  /** A session's resource subscriptions end with it, so upstreams stop following URIs nobody reads. */
-  private release(session: LiveSession): void {
-    this.fed.releaseSession(session.id);
-    const uris = session.down.subscriptions;
-    if (!uris?.size) return;
-    for (const uri of uris) {
-      this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
-        this.log.debug({ session: session.id, uri, err: err.message }, 'unsubscribe on session end failed');
-      });
-    }
-    uris.clear();
-  }
-
   /** Ends this replica's state for a session; the record (shared with other replicas) stays. */
   private async dropLocal(session: LiveSession): Promise<void> {
     if (this.live.get(session.id) === session) this.live.delete(session.id);
-    this.release(session);
+    this.sync.release(session);
     await session.transport.close().catch(() => {});
   }
 
@@ -393,18 +274,6 @@ export class LegacySessions {
     clearInterval(this.sweep);
     await Promise.all([...this.live.values()].map((s) => this.dropLocal(s)));
   }
-}
-
-function storeUnavailable(res: ServerResponse): void {
-  sendJsonRpcError(
-    res,
-    503,
-    null,
-    ERROR_NUMBERS.STORE_UNAVAILABLE,
-    'Service Unavailable: the session store cannot be reached; try again shortly',
-    { code: 'STORE_UNAVAILABLE', retryAfterMs: STORE_RETRY_SECONDS * 1000 },
-    { 'retry-after': String(STORE_RETRY_SECONDS) },
-  );
 }
 
 /** The fast path serves only requests whose protocol version header matches the session's. */

@@ -4,7 +4,7 @@ import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
 import { OutboundAssertions } from '../chain/outbound-assertions.ts';
 import type { Config } from '../config/schema.ts';
-import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import { ProxyError } from '../errors.ts';
 import type { AccessFilter } from '../hooks/acl.ts';
 import {
   type CallContext,
@@ -17,23 +17,18 @@ import type { Logger } from '../log.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
-import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
 import { Upstream } from '../upstream/upstream.ts';
-import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
+import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
+import { publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
+import { CatalogChanges } from './catalog-changes.ts';
+import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
 import { upstreamParams } from './meta.ts';
 import { followResource, watchListenResources } from './resource-subscriptions.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { VisibleLists } from './visible-lists.ts';
 
 export type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
-
-const PAGE_SIZE = 100;
-const RESULT_PAGE_KEYS: Record<ListKind, string> = {
-  tools: 'tools',
-  prompts: 'prompts',
-  resources: 'resources',
-  resourceTemplates: 'resourceTemplates',
-};
 
 /**
  * The router: owns the upstreams and the merged catalog, answers lists from the catalog, and
@@ -42,8 +37,10 @@ const RESULT_PAGE_KEYS: Record<ListKind, string> = {
 export class Federation {
   readonly upstreams: Upstream[];
   readonly catalog: Catalog;
-  private readonly listeners = new Set<(e: ChangeEvent) => void>();
-  private readonly observers: CallObserver[] = [];
+  /** List versions, and the change events the downstream side listens to. */
+  private readonly changes: CatalogChanges;
+  /** Span end, metrics and call observers (the audit log) of every finished call. */
+  private readonly accounting: CallAccounting;
   private readonly visibleLists: VisibleLists | undefined;
   /** `chain.assertCaller`: who the caller is, signed for the next proxy; undefined when off. */
   private readonly assertions: OutboundAssertions | undefined;
@@ -51,20 +48,6 @@ export class Federation {
   bridge: InputBridge;
   /** Undefined unless `telemetry.otlpEndpoint` is set: then no span work at all. */
   readonly tracing: Tracing | undefined;
-  /** Calls not yet finished, so close() can wait for their observers (the audit log) to see them. */
-  private inflight = 0;
-  private drained: (() => void) | undefined;
-  /**
-   * The version list cursors carry, one per merged list, bumped only when that list really changed.
-   * (The catalog's own version moves on every rebuild, periodic re-lists included, which made every
-   * open cursor fail each `catalogRefreshSeconds` although nothing had changed.)
-   */
-  private readonly listVersions: Record<ListKind, number> = {
-    tools: 0,
-    prompts: 0,
-    resources: 0,
-    resourceTemplates: 0,
-  };
 
   constructor(
     readonly config: Config,
@@ -75,6 +58,8 @@ export class Federation {
     private readonly access?: AccessFilter,
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
+    this.changes = new CatalogChanges(this.catalog, log);
+    this.accounting = new CallAccounting(this.catalog, metrics);
     this.tracing = Tracing.create(config.telemetry, log);
     this.visibleLists = access ? new VisibleLists(access) : undefined;
     this.bridge = new InputBridge(hooks, config.secrets.requestStateKey, new MemoryReplicaBus());
@@ -84,8 +69,8 @@ export class Federation {
         new Upstream(
           u,
           {
-            catalogChanged: (_up, kinds) => this.onCatalogChanged(kinds),
-            notification: (up, method, params) => this.onUpstreamNotification(up, method, params),
+            catalogChanged: (_up, kinds) => this.changes.catalogChanged(this.upstreams, kinds),
+            notification: (up, method, params) => this.changes.upstreamNotification(up, method, params),
             stateChanged: (up) =>
               this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
           },
@@ -112,56 +97,11 @@ export class Federation {
   }
 
   onChange(listener: (e: ChangeEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.changes.onChange(listener);
   }
 
   observe(observer: CallObserver): void {
-    this.observers.push(observer);
-  }
-
-  private emit(e: ChangeEvent): void {
-    for (const l of this.listeners) {
-      try {
-        l(e);
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'change listener failed');
-      }
-    }
-  }
-
-  /**
-   * Rebuilds the merged catalog and reports the lists that really changed. Every kind is compared, not
-   * only the kinds the upstream re-listed: a rebuild can also change another kind's merged list (an
-   * upstream going down takes all of its lists with it).
-   */
-  private onCatalogChanged(_kinds: ListKind[]): void {
-    const c = this.catalog;
-    const before = {
-      tools: c.tools,
-      prompts: c.prompts,
-      resources: c.resources,
-      resourceTemplates: c.resourceTemplates,
-    };
-    c.rebuild(this.upstreams);
-    const changed = LIST_KINDS.filter((k) => !sameList(before[k], c[k]));
-    for (const k of changed) this.listVersions[k]++;
-    if (changed.includes('tools')) this.emit({ kind: 'tools' });
-    if (changed.includes('prompts')) this.emit({ kind: 'prompts' });
-    if (changed.includes('resources') || changed.includes('resourceTemplates'))
-      this.emit({ kind: 'resources' });
-  }
-
-  private onUpstreamNotification(
-    up: Upstream,
-    method: string,
-    params: Record<string, unknown> | undefined,
-  ): void {
-    if (method === 'notifications/resources/updated' && typeof params?.uri === 'string') {
-      this.emit({ kind: 'resource_updated', uri: this.catalog.publicResourceUri(up, params.uri), params });
-    } else if (method === 'notifications/message' && params) {
-      this.emit({ kind: 'log', upstream: up.name, params });
-    }
+    this.accounting.observe(observer);
   }
 
   /** The capabilities the proxy advertises: the union of its upstreams', plus list_changed it always emits. */
@@ -188,14 +128,10 @@ export class Federation {
   list(kind: ListKind, cursor: string | undefined, caller?: Caller): Record<string, unknown> {
     const all = this.catalog[kind] as unknown[];
     const items = this.visibleLists && caller ? this.visibleLists.items(kind, all, caller) : all;
-    const { page, nextCursor } = paginate(items, kind, this.listVersions[kind], cursor, PAGE_SIZE);
+    const { page, nextCursor } = paginate(items, kind, this.changes.version(kind), cursor, PAGE_SIZE);
     this.metrics.catalogCache.inc({ result: 'hit' });
-    const result: Record<string, unknown> = { [RESULT_PAGE_KEYS[kind]]: page };
-    if (nextCursor) result.nextCursor = nextCursor;
-    const hints = this.cacheHints();
-    result.ttlMs = hints.ttlMs;
-    result.cacheScope = hints.cacheScope;
-    return result;
+    const hints = cacheHints(this.upstreams, this.config.policies.acl.length > 0);
+    return listResult(kind, page, nextCursor, hints);
   }
 
   /** Throws HOP_LIMIT for a request that crossed more than `chain.maxHops` proxies. */
@@ -215,41 +151,10 @@ export class Federation {
     return this.access ? this.access(caller, name) : true;
   }
 
-  private cacheHints(): { ttlMs: number; cacheScope: 'public' | 'private' } {
-    let ttlMs = Number.POSITIVE_INFINITY;
-    let scope: 'public' | 'private' = this.config.policies.acl.length > 0 ? 'private' : 'public';
-    for (const u of this.upstreams) {
-      if (u.state !== 'ready') continue;
-      ttlMs = Math.min(ttlMs, u.lists.ttlMs ?? 0);
-      if (u.lists.cacheScope !== 'public') scope = 'private';
-    }
-    return { ttlMs: Number.isFinite(ttlMs) ? ttlMs : 0, cacheScope: scope };
-  }
-
-  private route(method: CallMethod, params: Record<string, unknown>): Route {
-    if (method === 'resources/read') {
-      const uri = params.uri;
-      const route = typeof uri === 'string' ? this.catalog.resolveResource(uri) : undefined;
-      if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${String(uri)}`, { uri });
-      return route;
-    }
-    const name = params.name;
-    const route =
-      typeof name === 'string'
-        ? method === 'tools/call'
-          ? this.catalog.resolveTool(name)
-          : this.catalog.resolvePrompt(name)
-        : undefined;
-    if (route) return route;
-    if (method === 'tools/call')
-      throw new ProxyError('UNKNOWN_TOOL', `unknown tool: ${String(name)}`, { name });
-    throw new ProxyError('UNKNOWN_PROMPT', `unknown prompt: ${String(name)}`, { name });
-  }
-
   /** Forwards tools/call, prompts/get or resources/read through the hooks to the owning upstream. */
   async call(method: CallMethod, params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
     const t0 = performance.now();
-    this.inflight++;
+    this.accounting.started();
     let upstreamMs = 0;
     let route: Route | undefined;
     let status: CallRecord['result'] = 'error';
@@ -267,7 +172,7 @@ export class Federation {
         this.checkHops(ctx.hops);
       }
       try {
-        route = this.route(method, params);
+        route = routeCall(this.catalog, method, params);
       } catch (err) {
         ctx.decision = 'unknown_tool';
         throw err;
@@ -316,7 +221,7 @@ export class Federation {
       } finally {
         upstreamMs = performance.now() - u0;
       }
-      if (method === 'resources/read') result = this.publicReadResult(route.upstream, result);
+      if (method === 'resources/read') result = publicReadResult(this.catalog, route.upstream, result);
       if (!this.hooks.empty) result = await this.hooks.after(call, result, ctx);
       status = result.isError === true ? 'tool_error' : 'ok';
       return result;
@@ -324,89 +229,26 @@ export class Federation {
       failure = err;
       throw err;
     } finally {
-      const totalMs = performance.now() - t0;
-      const names = this.labels(method, params, route);
-      span?.end(status, failure, method === 'resources/read' ? (names.public ?? undefined) : undefined);
-      const upstreamName = route?.upstream.name ?? '';
-      this.metrics.record(method, route ? (names.public ?? '') : '', upstreamName, status, ctx.caller.id);
-      this.metrics.decision(ctx.decision);
-      if (route)
-        this.metrics.latency(
-          names.public ?? '',
-          upstreamName,
-          (totalMs - upstreamMs) / 1000,
-          upstreamMs / 1000,
-        );
-      if (this.observers.length) {
-        const record: CallRecord = {
-          ctx,
-          method,
-          publicName: names.public,
-          upstream: route?.upstream.name ?? null,
-          upstreamName: names.upstream,
-          argumentsValue:
-            method === 'tools/call'
-              ? params.arguments
-              : method === 'prompts/get'
-                ? params.arguments
-                : params.uri,
-          totalMs,
-          upstreamMs,
-          upstreamStatus,
-          result: status,
-        };
-        for (const o of this.observers) o(record);
-      }
-      if (--this.inflight === 0) this.drained?.();
+      this.accounting.finished({
+        method,
+        params,
+        ctx,
+        route,
+        span,
+        status,
+        failure,
+        totalMs: performance.now() - t0,
+        upstreamMs,
+        upstreamStatus,
+      });
     }
-  }
-
-  /**
-   * Names of a call for metrics and the audit record. Tool and prompt names are the catalog's (or what
-   * an unknown call sent); a resource URI only when listed, else its template (see Catalog.resourceLabel).
-   */
-  private labels(
-    method: CallMethod,
-    params: Record<string, unknown>,
-    route: Route | undefined,
-  ): { public: string | null; upstream: string | null } {
-    if (method === 'resources/read') {
-      const label =
-        route && typeof params.uri === 'string' ? this.catalog.resourceLabel(params.uri) : undefined;
-      return { public: label?.public ?? null, upstream: label?.upstream ?? null };
-    }
-    const name = params.name;
-    return { public: typeof name === 'string' ? name.slice(0, 256) : null, upstream: route?.name ?? null };
-  }
-
-  /** resources/read contents name their URI; give back the public form the client asked with. */
-  private publicReadResult(up: Upstream, result: Record<string, unknown>): Record<string, unknown> {
-    const contents = result.contents;
-    if (!Array.isArray(contents)) return result;
-    let changed = false;
-    const mapped = contents.map((c: Record<string, unknown>) => {
-      if (typeof c?.uri !== 'string') return c;
-      const uri = this.catalog.publicResourceUri(up, c.uri);
-      if (uri === c.uri) return c;
-      changed = true;
-      return { ...c, uri };
-    });
-    return changed ? { ...result, contents: mapped } : result;
   }
 
   /** completion/complete: routes on the prompt name or resource (template) URI of `ref`. */
   async complete(params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
     this.checkHops(ctx.hops);
     const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
-    let route: Route | undefined;
-    let nextRef: Record<string, unknown> | undefined;
-    if (ref?.type === 'ref/prompt' && typeof ref.name === 'string') {
-      route = this.catalog.resolvePrompt(ref.name);
-      if (route) nextRef = { ...ref, name: route.name };
-    } else if (ref?.type === 'ref/resource' && typeof ref.uri === 'string') {
-      route = this.catalog.resolveTemplateOwner(ref.uri);
-      if (route) nextRef = { ...ref, uri: route.name };
-    }
+    let { route, nextRef } = routeCompletion(this.catalog, ref);
     if (
       route &&
       ctx.caller &&
@@ -451,32 +293,9 @@ export class Federation {
   async close(drainMs = 2_000): Promise<void> {
     this.bridge.close();
     await Promise.all(this.upstreams.map((u) => u.close()));
-    if (this.inflight > 0) await this.drain(drainMs);
+    if (this.accounting.inflight > 0) await this.accounting.drain(drainMs);
     await this.tracing?.shutdown().catch((err: Error) => {
       this.log.warn({ err: err.message }, 'trace export failed at shutdown');
     });
   }
-
-  private async drain(drainMs: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, drainMs);
-      this.drained = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-}
-
-/** The upstream's HTTP status when it answered with one; null when no HTTP answer came (or for JSON-RPC errors: 200). */
-function upstreamStatusOf(err: unknown): number | null {
-  if (err instanceof UpstreamHttpError) return err.status;
-  if (err instanceof UpstreamRpcError) return 200;
-  const status = err instanceof ProxyError ? err.data.status : undefined;
-  return typeof status === 'number' ? status : null;
-}
-
-function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  if (a.length !== b.length) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
 }

@@ -86,3 +86,28 @@ export function offeredKinds(capabilities: Record<string, unknown> | undefined):
   if (capabilities?.resources) kinds.push('resources', 'resourceTemplates');
   return kinds;
 }
+
+/**
+ * Lists `kinds` (each to its last page) over `client`, on top of `base` (the kinds not re-listed keep
+ * theirs); the cache hints are the smallest TTL given and private if any page said so.
+ */
+export async function fetchLists(
+  client: Client,
+  kinds: ListKind[],
+  timeoutMs: number,
+  base = emptyLists(),
+): Promise<UpstreamLists> {
+  const next: UpstreamLists = { ...base, fetchedAt: Date.now() };
+  let ttlMs: number | undefined;
+  let cacheScope: 'public' | 'private' | undefined;
+  const results = await Promise.all(kinds.map((k) => listAll(client, k, timeoutMs)));
+  kinds.forEach((kind, i) => {
+    const r = results[i]!;
+    (next[kind] as unknown[]) = r.items;
+    if (r.ttlMs !== undefined) ttlMs = ttlMs === undefined ? r.ttlMs : Math.min(ttlMs, r.ttlMs);
+    if (r.cacheScope === 'private' || (r.cacheScope && !cacheScope)) cacheScope = r.cacheScope;
+  });
+  next.ttlMs = ttlMs ?? base.ttlMs;
+  next.cacheScope = cacheScope ?? base.cacheScope;
+  return next;
+}

@@ -1,4 +1,4 @@
-import { Client, type ServerCapabilities } from '@modelcontextprotocol/client';
+import type { Client, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -7,12 +7,14 @@ import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import type { HopContext } from './correlation.ts';
 import { HttpForwarder } from './http-forwarder.ts';
 import { LeanCalls } from './lean-calls.ts';
+import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { ResourceWatch } from './resource-watch.ts';
 import { type InputRequestHandler, SdkCalls } from './sdk-calls.ts';
 import { StdioChildren } from './stdio-children.ts';
 import { createTransport } from './transport-factory.ts';
+import { createProxyClient, PROXY_CAPABILITIES, spawnSessionChild } from './upstream-clients.ts';
 import { isConnectionFailure } from './upstream-errors.ts';
-import { emptyLists, type ListKind, listAll, offeredKinds, type UpstreamLists } from './upstream-lists.ts';
+import { emptyLists, fetchLists, type ListKind, offeredKinds, type UpstreamLists } from './upstream-lists.ts';
 import { type SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
@@ -46,15 +48,8 @@ export interface UpstreamRequestOptions {
 
 export type { InputRequestHandler } from './sdk-calls.ts';
 
-const BACKOFF_MIN_MS = 200;
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
-const BACKOFF_MAX_MS = 10_000;
-/**
- * What the proxy's own upstream session declares, so 2025-era upstreams may ask for input: each
- * request is relayed to the client of the call it belongs to (src/bridge/), which may still refuse it.
- */
-const PROXY_CAPABILITIES = { elicitation: { form: {}, url: {} }, sampling: {}, roots: {} };
 
 /**
  * One configured upstream: its SDK client connection, its last listed catalog, and the
@@ -77,8 +72,7 @@ export class Upstream {
   private readonly sdk: SdkCalls;
   /** `isolation: per-session` stdio upstreams: a child per downstream session. */
   private readonly children: StdioChildren | undefined;
-  private attempt = 0;
-  private retryTimer?: NodeJS.Timeout;
+  private readonly backoff = new ReconnectBackoff();
   private refreshTimer?: NodeJS.Timeout;
   private connecting?: Promise<void>;
   private firstAttempt: Promise<void>;
@@ -105,7 +99,11 @@ export class Upstream {
     });
     this.children =
       config.transport === 'stdio' && config.isolation === 'per-session'
-        ? new StdioChildren(config.name, (binding) => this.spawnChild(binding), log)
+        ? new StdioChildren(
+            config.name,
+            (binding) => spawnSessionChild(config, binding, this.sdk, this.auth, log),
+            log,
+          )
         : undefined;
     this.watches = new ResourceWatch(
       config.name,
@@ -159,22 +157,7 @@ export class Upstream {
 
   private async doConnect(): Promise<void> {
     if (this.state === 'closed') return;
-    const client = new Client(
-      { name: 'mcp-fed', version: '0.1.0' },
-      {
-        capabilities: PROXY_CAPABILITIES,
-        versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.min(this.config.timeoutMs, 10_000) } },
-        listChanged: {
-          tools: { autoRefresh: false, debounceMs: 20, onChanged: () => void this.relist(['tools']) },
-          prompts: { autoRefresh: false, debounceMs: 20, onChanged: () => void this.relist(['prompts']) },
-          resources: {
-            autoRefresh: false,
-            debounceMs: 20,
-            onChanged: () => void this.relist(['resources', 'resourceTemplates']),
-          },
-        },
-      },
-    );
+    const client = createProxyClient(this.config, (kinds) => void this.relist(kinds));
     this.sdk.attach(client, PROXY_CAPABILITIES);
     client.fallbackNotificationHandler = async (n) => {
       this.events.notification(this, n.method, n.params as Record<string, unknown> | undefined);
@@ -212,8 +195,12 @@ export class Upstream {
           viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
         });
       }
-      this.lists = await this.fetchLists(client, offeredKinds(client.getServerCapabilities()));
-      this.attempt = 0;
+      this.lists = await fetchLists(
+        client,
+        offeredKinds(client.getServerCapabilities()),
+        this.config.timeoutMs,
+      );
+      this.backoff.reset();
       this.lastError = undefined;
       this.authError = undefined;
       this.setState('ready');
@@ -236,22 +223,6 @@ export class Upstream {
     }
   }
 
-  private async fetchLists(client: Client, kinds: ListKind[], base = emptyLists()): Promise<UpstreamLists> {
-    const next: UpstreamLists = { ...base, fetchedAt: Date.now() };
-    let ttlMs: number | undefined;
-    let cacheScope: 'public' | 'private' | undefined;
-    const results = await Promise.all(kinds.map((k) => listAll(client, k, this.config.timeoutMs)));
-    kinds.forEach((kind, i) => {
-      const r = results[i]!;
-      (next[kind] as unknown[]) = r.items;
-      if (r.ttlMs !== undefined) ttlMs = ttlMs === undefined ? r.ttlMs : Math.min(ttlMs, r.ttlMs);
-      if (r.cacheScope === 'private' || (r.cacheScope && !cacheScope)) cacheScope = r.cacheScope;
-    });
-    next.ttlMs = ttlMs ?? base.ttlMs;
-    next.cacheScope = cacheScope ?? base.cacheScope;
-    return next;
-  }
-
   /** Re-lists some kinds (after list_changed or periodically) and reports the change. */
   async relist(kinds: ListKind[]): Promise<void> {
     const client = this.client;
@@ -259,7 +230,7 @@ export class Upstream {
     const offered = new Set(offeredKinds(client.getServerCapabilities()));
     const wanted = kinds.filter((k) => offered.has(k));
     try {
-      this.lists = await this.fetchLists(client, wanted, this.lists);
+      this.lists = await fetchLists(client, wanted, this.config.timeoutMs, this.lists);
       this.events.catalogChanged(this, wanted);
     } catch (err) {
       this.log.warn({ upstream: this.name, err: (err as Error).message }, 're-list failed');
@@ -296,32 +267,6 @@ export class Upstream {
       return this.sdk.call(child, method, params ?? {}, opts);
     }
     return this.sdk.call(client, method, params ?? {}, opts);
-  }
-
-  /**
-   * A stdio child of its own for one downstream session, declared with that client's capabilities.
-   * Its catalog is the shared one's (same command); its notifications outside calls are dropped.
-   */
-  private async spawnChild(binding: SessionBinding): Promise<Client> {
-    const capabilities = binding.clientCapabilities ?? {};
-    const client = new Client(
-      { name: 'mcp-fed', version: '0.1.0' },
-      {
-        capabilities,
-        versionNegotiation: { mode: 'auto', probe: { timeoutMs: Math.min(this.config.timeoutMs, 10_000) } },
-      },
-    );
-    this.sdk.attach(client, capabilities);
-    client.fallbackNotificationHandler = async (n) => {
-      this.log.debug({ upstream: this.name, method: n.method }, 'per-session child notification dropped');
-    };
-    const transport = createTransport(
-      this.config,
-      (line) => this.log.debug({ upstream: this.name, stderr: line }),
-      this.auth,
-    );
-    await client.connect(transport, { timeout: Math.min(this.config.timeoutMs, 10_000) });
-    return client;
   }
 
   /** A downstream session (or caller binding) ended: what this upstream kept for it goes. */
@@ -362,14 +307,8 @@ export class Upstream {
   }
 
   private scheduleRetry(): void {
-    if (this.state === 'closed' || this.retryTimer) return;
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt++);
-    const delay = base / 2 + Math.random() * (base / 2);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      void this.connect();
-    }, delay);
-    this.retryTimer.unref();
+    if (this.state === 'closed') return;
+    this.backoff.schedule(() => void this.connect());
   }
 
   private setState(state: UpstreamState): void {
@@ -380,7 +319,7 @@ export class Upstream {
 
   async close(): Promise<void> {
     this.state = 'closed';
-    clearTimeout(this.retryTimer);
+    this.backoff.cancel();
     clearInterval(this.refreshTimer);
     this.lean?.close();
     this.children?.close();
