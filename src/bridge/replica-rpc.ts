@@ -44,6 +44,7 @@ export class ReplicaRpc {
         this.waiting.delete(corr);
         reject(expired('the replica holding it did not answer in time'));
       }, timeoutMs);
+      timer.unref();
       this.waiting.set(corr, { resolve, reject, timer });
     });
     let delivered: boolean;

@@ -3,6 +3,7 @@ import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { type HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
+import type { InputRequestHandler } from './sdk-calls.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
 import type { SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
@@ -20,10 +21,7 @@ export interface LeanCallOptions {
   hop?: Parameters<typeof correlationHeaderValues>[0];
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
-  oninputrequest?: (
-    method: string,
-    params: Record<string, unknown> | undefined,
-  ) => Promise<Record<string, unknown>>;
+  oninputrequest?: InputRequestHandler;
   /** Whose upstream session a 2025-era upstream call uses (unset: the proxy's own). */
   session?: SessionBinding;
 }

@@ -46,8 +46,6 @@ export interface UpstreamRequestOptions {
   session?: SessionBinding;
 }
 
-export type { InputRequestHandler } from './sdk-calls.ts';
-
 /** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 
