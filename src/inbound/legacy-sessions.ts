@@ -244,6 +244,10 @@ export class LegacySessions {
   private downstream(id: string, caller: Caller): DownstreamContext {
     const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
     down.subscriptionsChanged = () => this.sync.shareSubscriptions(id, down);
+    down.session = () => {
+      const live = this.live.get(id);
+      return live ? this.sync.bound(live) : undefined;
+    };
     return down;
   }
 

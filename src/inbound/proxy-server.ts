@@ -4,6 +4,7 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { callContext, hopsOf } from './request-context.ts';
 import { finishResult, PROXY_INFO, rpcErrorOf } from './result-shape.ts';
 
@@ -22,6 +23,8 @@ export interface DownstreamContext {
   subscriptions?: Set<string>;
   /** Called after `subscriptions` changed: the session shares the new set with the other replicas. */
   subscriptionsChanged?: () => Promise<void>;
+  /** A legacy session's binding to its own upstream sessions (log level, SDK-path calls). */
+  session?: () => SessionBinding | undefined;
 }
 
 /** Turns the proxy's own errors into JSON-RPC errors with a stable `data.code` (the SDK relays ProtocolError as is). */
@@ -127,6 +130,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     const io = ioOf(ctx, params);
     if (down.era !== 'legacy') return io;
     io.clientCapabilities = server.getClientCapabilities() as Record<string, unknown> | undefined;
+    io.session = down.session?.();
     io.ask = (method, askParams) =>
       ctx.mcpReq.send({ method, params: askParams } as never, { timeout: INPUT_WAIT_MS }) as Promise<
         Record<string, unknown>
@@ -181,7 +185,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     server.setRequestHandler('logging/setLevel', async (req, ctx) =>
       guard(() =>
         traced('logging/setLevel', ctx, req.params, async () => {
-          await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params));
+          await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params), down.session?.());
           return {};
         }),
       ),

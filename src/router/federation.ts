@@ -19,6 +19,7 @@ import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
 import { publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
 import { CatalogChanges } from './catalog-changes.ts';
@@ -281,11 +282,15 @@ export class Federation {
   }
 
   /** logging/setLevel fans out to every ready upstream that logs. */
-  async setLogLevel(level: string, ctx: CallContext): Promise<void> {
+  /**
+   * logging/setLevel of a 2025-era session: sent in that session's own upstream sessions (where its
+   * calls run), or, without one, in the proxy's own.
+   */
+  async setLogLevel(level: string, ctx: CallContext, session?: SessionBinding): Promise<void> {
     await Promise.allSettled(
       this.upstreams
         .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
-        .map((u) => u.request('logging/setLevel', upstreamParams({ level }, ctx), { hop: ctx })),
+        .map((u) => u.request('logging/setLevel', upstreamParams({ level }, ctx), { hop: ctx, session })),
     );
   }
 

@@ -251,8 +251,10 @@ export class Upstream {
         })
       );
     }
-    if (this.lean && FORWARDED.has(method)) return this.lean.call(client, method, params ?? {}, opts);
-    if (this.children && opts.session && FORWARDED.has(method)) {
+    // A client's own upstream session also takes its log level (its calls' logs follow it).
+    const perClient = FORWARDED.has(method) || (opts.session !== undefined && method === 'logging/setLevel');
+    if (this.lean && perClient) return this.lean.call(client, method, params ?? {}, opts);
+    if (this.children && opts.session && perClient) {
       const child = await this.children.clientFor(opts.session).catch(() => {
         throw new ProxyError(
           'UPSTREAM_UNAVAILABLE',

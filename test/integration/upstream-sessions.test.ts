@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { eventually, modernRequest, rawPost, SAMPLES, startProxy, TSX_NODE } from '../helpers/federation.ts';
@@ -131,6 +132,28 @@ describe('upstream sessions on a 2025-era upstream', () => {
       await client.close();
     }
   }, 40_000);
+
+  it("applies a session's log level to its own upstream session only", async () => {
+    const quiet = await legacyClient('key-alice-0123456789', [a, b]);
+    const chatty = await legacyClient('key-alice-0123456789', [a]);
+    const heard = { quiet: [] as string[], chatty: [] as string[] };
+    quiet.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      heard.quiet.push(String(n.params.data));
+    });
+    chatty.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      heard.chatty.push(String(n.params.data));
+    });
+    try {
+      await quiet.setLoggingLevel('error');
+      await quiet.callTool({ name: 'legacy__log', arguments: { message: 'to-quiet' } });
+      await chatty.callTool({ name: 'legacy__log', arguments: { message: 'to-chatty' } });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard.quiet).toEqual([]);
+      expect(heard.chatty).toEqual(['to-chatty']);
+    } finally {
+      await Promise.all([quiet.close(), chatty.close()]);
+    }
+  });
 
   it('gives each session a stdio child of its own with isolation: per-session, and one child to all without', async () => {
     const proxy = await startProxy({
