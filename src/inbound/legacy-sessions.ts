@@ -226,7 +226,10 @@ export class LegacySessions {
   private async closedByClient(id: string, session: LiveSession | undefined): Promise<void> {
     if (session && this.live.get(id) === session) this.live.delete(id);
     if (session) this.sync.release(session);
+    // Ids opened on other replicas are in the record; read before it goes.
+    const record = await this.store.get(id).catch(() => undefined);
     await this.store.delete(id);
+    void this.fed.endSession(id, { ...record?.upstreamSessions, ...session?.binding.known });
   }
 
   /** notifications/cancelled for a call the fast path is serving: abort it here (the SDK never saw it). */

@@ -97,6 +97,11 @@ export class Federation {
     for (const u of this.upstreams) u.release(key);
   }
 
+  /** A downstream session was ended by its client: its own upstream sessions are ended as well. */
+  async endSession(key: string, known?: Record<string, string>): Promise<void> {
+    await Promise.all(this.upstreams.map((u) => u.endSession(key, known)));
+  }
+
   onChange(listener: (e: ChangeEvent) => void): () => void {
     return this.changes.onChange(listener);
   }

@@ -71,6 +71,30 @@ export class HttpForwarder {
     };
   }
 
+  /**
+   * DELETEs an upstream session (a client's own, whose downstream session ended). Best effort: resolves
+   * whatever the status, rejects only when the request could not be made.
+   */
+  async endSession(headers: Record<string, string>, timeoutMs: number): Promise<void> {
+    const req: OutgoingRequest = {
+      method: 'DELETE',
+      url: this.url,
+      headers: { ...this.extraHeaders, ...headers },
+      body: '',
+    };
+    const pending = this.auth?.sign(req);
+    if (pending) await pending;
+    await new Promise<void>((resolve, reject) => {
+      const out = this.request({ ...this.target, method: 'DELETE', headers: req.headers }, (res) => {
+        res.resume();
+        resolve();
+      });
+      out.setTimeout(timeoutMs, () => out.destroy(new Error('DELETE timed out')));
+      out.on('error', reject);
+      out.end();
+    });
+  }
+
   /** POSTs a JSON-RPC response (the answer to an upstream's request); resolves once it is accepted. */
   async answer(message: WireMessage, headers: Record<string, string>, timeoutMs: number): Promise<void> {
     await this.post(message, headers, { timeoutMs, acceptOnly: true });

@@ -243,6 +243,11 @@ export class LeanCalls {
     return toDownstreamError(upstream, err);
   }
 
+  /** The per-client upstream sessions of this upstream. */
+  get sessions(): UpstreamSessions | undefined {
+    return this.host.sessions;
+  }
+
   close(): void {
     this.forwarder.close();
   }

@@ -52,6 +52,21 @@ export class UpstreamSessions {
     return pending;
   }
 
+  /**
+   * The downstream session ended (its client DELETEd it): its upstream session is ended too, so the
+   * upstream does not keep it until its own idle expiry. `known` holds ids opened on other replicas.
+   */
+  async end(key: string, known: Record<string, string> | undefined, protocolVersion: string): Promise<void> {
+    const id = known?.[this.upstream] ?? this.ids.get(key);
+    this.ids.delete(key);
+    if (!id) return;
+    await this.forwarder
+      .endSession({ 'mcp-protocol-version': protocolVersion, 'mcp-session-id': id }, this.timeoutMs)
+      .catch(() => {
+        // Best effort: the upstream's idle expiry reaps what this could not end.
+      });
+  }
+
   /** The upstream no longer knows `id` (404): the next call opens a new session. */
   forget(binding: SessionBinding, id: string): void {
     this.gone.set(id, true);

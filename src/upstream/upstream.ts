@@ -273,6 +273,12 @@ export class Upstream {
   release(key: string): void {
     this.children?.release(key);
   }
+  /** A downstream session ended for good (DELETE): its own upstream session on this upstream ends too. */
+  async endSession(key: string, known?: Record<string, string>): Promise<void> {
+    const sessions = this.lean?.sessions;
+    if (!sessions || this.era !== 'legacy') return;
+    await sessions.end(key, known, this.client?.getNegotiatedProtocolVersion() ?? '');
+  }
 
   /**
    * Follows `uri` (the upstream's own URI) for one more downstream subscriber: resources/subscribe on a

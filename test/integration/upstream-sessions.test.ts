@@ -133,6 +133,26 @@ describe('upstream sessions on a 2025-era upstream', () => {
     }
   }, 40_000);
 
+  it('ends its upstream session when the client ends its own (DELETE, on either replica)', async () => {
+    const client = await legacyClient('key-bob-0123456789abc', [a, b]);
+    const { session } = info(await client.callTool({ name: 'legacy__session', arguments: {} }));
+    const ping = () =>
+      fetch(upstream.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': session!,
+          'mcp-protocol-version': '2025-11-25',
+        },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+      }).then((r) => r.status);
+    expect(await ping()).toBe(200);
+    await (client.transport as V1Transport).terminateSession();
+    await eventually(async () => expect(await ping()).toBe(404));
+    await client.close();
+  });
+
   it("applies a session's log level to its own upstream session only", async () => {
     const quiet = await legacyClient('key-alice-0123456789', [a, b]);
     const chatty = await legacyClient('key-alice-0123456789', [a]);
