@@ -21,7 +21,7 @@ import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextproto
 import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { MODERN, modernRequest, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
+import { MODERN, modernRequest, rawPost, SAMPLES, startProxy, TSX_NODE } from '../helpers/federation.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
 
@@ -49,6 +49,12 @@ beforeAll(async () => {
     upstreams: [
       { name: 'legacy', url: legacyUp.url, catalogRefreshSeconds: 0 },
       { name: 'modern', url: modernUp.url, catalogRefreshSeconds: 0 },
+      // The SDK-client path: a 2025-era upstream over stdio (no per-call stream to tie requests to).
+      {
+        name: 'lstdio',
+        command: [...TSX_NODE, SAMPLES.legacy, '--transport', 'stdio'],
+        catalogRefreshSeconds: 0,
+      },
     ],
     store: { kind: 'redis', url: redis.url, keyPrefix: `mcp-fed-bridge:${randomUUID().slice(0, 8)}:` },
     pii: { mode: 'tokenize' },
@@ -147,6 +153,23 @@ const CELLS = [
     kind: 'sampling',
     result: MODEL_SAYS,
   },
+  // Over stdio the request is tied to the one call in flight (the SDK-client path).
+  {
+    upstream: 'lstdio',
+    tool: 'lstdio__ask',
+    args: { question: 'Over stdio?' },
+    shown: 'Over stdio?',
+    kind: 'elicitation',
+    result: ANSWER,
+  },
+  {
+    upstream: 'lstdio',
+    tool: 'lstdio__sample',
+    args: { prompt: 'Via stdio?' },
+    shown: 'Via stdio?',
+    kind: 'sampling',
+    result: MODEL_SAYS,
+  },
   {
     upstream: 'modern',
     tool: 'modern__confirm',
@@ -171,7 +194,7 @@ describe('input requests across eras', () => {
     const eras = Object.fromEntries(
       ready.upstreams.map((u: { name: string; era: string }) => [u.name, u.era]),
     );
-    expect(eras).toEqual({ legacy: 'legacy', modern: 'modern' });
+    expect(eras).toEqual({ legacy: 'legacy', modern: 'modern', lstdio: 'legacy' });
   });
 
   for (const replicasUsed of ['one replica', 'two replicas'] as const) {
