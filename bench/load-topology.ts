@@ -4,8 +4,8 @@
  * audit to a file. The audit file is what proves "records = calls" after a graceful stop.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../scripts/lib/free-port.ts';
 import { type BenchIssuer, startIssuer } from './jwt-issuer.ts';
 import { type Child, startNode } from './procs.ts';
 
@@ -164,16 +164,4 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** A port nobody listens on now (the upstream must come back on the same one after a kill). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }

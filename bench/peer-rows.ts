@@ -19,7 +19,7 @@
  * Each proxy's CPU is its own process only; its stdio child's CPU is read separately.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 export type PeerName = 'mcp-proxy';
@@ -73,18 +73,6 @@ export function writeFedStdioConfig(dir: string): { configPath: string; tool: st
   const configPath = join(dir, 'proxy-peer-stdio.json');
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   return { configPath, tool: 'tools__echo' };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once 127.0.0.1:port accepts a TCP connection (mcp-proxy logs before it listens). */

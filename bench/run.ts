@@ -13,11 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { freePort } from '../scripts/lib/free-port.ts';
 import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
 import {
   childPid,
-  freePort,
   PEER_READY,
   peerArgs,
   peerVersion,

@@ -16,6 +16,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../scripts/lib/free-port.ts';
 
 const READY_TIMEOUT_MS = 10_000;
 const redisChildren = new Set<ChildProcess>();
@@ -29,18 +30,6 @@ export interface RedisServer {
   pid: number;
   url: string;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A private, non-persistent redis-server on a free port; its log goes to `<logDir>/redis.log`. */

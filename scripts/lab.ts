@@ -28,6 +28,7 @@ import {
   startLevels,
   url,
 } from './lab/topology.ts';
+import { freePort } from './lib/free-port.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -168,16 +169,5 @@ function isFree(port: number): Promise<boolean> {
     const srv = createServer();
     srv.once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
   });
 }

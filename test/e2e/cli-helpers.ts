@@ -6,6 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/spawn-server.ts';
 
+export { freePort } from '../../scripts/lib/free-port.ts';
+
+import { freePort } from '../../scripts/lib/free-port.ts';
+
 /** `node bin/mcp-fed.js`, run from the repo root like a user would. */
 export const CLI = [process.execPath, 'bin/mcp-fed.js'];
 
@@ -108,18 +112,6 @@ export async function startServe(
     return Date.now() - t0;
   };
   return { ...cli, url, base: new URL(url).origin, catalog: match[2] as string, stop };
-}
-
-/** A port nothing listens on right now (bound and released by this process). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Whether `port` can be bound on 127.0.0.1 (for the one fixed-port case, `npm start` on 8000). */

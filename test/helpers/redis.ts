@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, Socket } from 'node:net';
+import { freePort } from '../../scripts/lib/free-port.ts';
 
 export interface TestRedis {
   url: string;
@@ -80,18 +81,6 @@ function ping(port: number): Promise<boolean> {
     socket.once('data', (d) => {
       socket.destroy();
       resolve(d.toString().startsWith('+PONG'));
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
     });
   });
 }

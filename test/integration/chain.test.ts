@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/lib/free-port.ts';
 import { type App, createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -24,14 +25,6 @@ let tools: StartedServer;
 let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let dir: string;
 const apps: App[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Like startProxy, on a given port (proxies of a loop must know each other's URL before starting). */
 async function proxyOn(port: number, raw: Record<string, unknown>): Promise<string> {
