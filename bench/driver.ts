@@ -29,7 +29,7 @@ export interface PhaseResult {
 /** How long a phase runs: a fixed number of calls (split over the loops) or a wall-clock duration. */
 export type Stop = { requests: number } | { durationMs: number };
 
-interface Reply {
+export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   message: unknown;
@@ -142,44 +142,62 @@ export class Client {
 
   /** One HTTP exchange; with an `id`, resolves with the JSON-RPC message carrying that id. */
   private send(method: string, body: string, extra: http.OutgoingHttpHeaders, id?: number): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          path: this.url.pathname,
-          method,
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            'content-length': Buffer.byteLength(body),
-            ...this.target.headers,
-            ...extra,
-          },
-        },
-        (res) => {
-          const sse = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
-          const reader = sse ? new SseReader(id) : undefined;
-          let raw = '';
-          let message: unknown;
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            if (reader) message ??= reader.push(chunk);
-            else raw += chunk;
-          });
-          res.on('end', () => {
-            if (!reader && raw) message = parseJson(raw);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, message });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(TIMEOUT_MS, () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms`)));
-      req.on('error', reject);
-      req.end(body);
-    });
+    return exchange(this.agent, this.url, method, body, { ...this.target.headers, ...extra }, id, TIMEOUT_MS);
   }
+}
+
+/**
+ * One HTTP exchange over `agent` (the bench driver's and the load run's clients): with an `id`, resolves
+ * with the JSON-RPC message carrying that id, from a JSON body or an SSE stream (read as it arrives,
+ * notifications before the response skipped). A timeout rejects with `code: 'TIMEOUT'`.
+ */
+export function exchange(
+  agent: http.Agent,
+  url: URL,
+  method: string,
+  body: string,
+  headers: http.OutgoingHttpHeaders,
+  id: number | undefined,
+  timeoutMs: number,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'content-length': Buffer.byteLength(body),
+          ...headers,
+        },
+      },
+      (res) => {
+        const sse = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
+        const reader = sse ? new SseReader(id) : undefined;
+        let raw = '';
+        let message: unknown;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (reader) message ??= reader.push(chunk);
+          else raw += chunk;
+        });
+        res.on('end', () => {
+          if (!reader && raw) message = parseJson(raw);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, message });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(timeoutMs, () =>
+      req.destroy(Object.assign(new Error(`timeout after ${timeoutMs} ms`), { code: 'TIMEOUT' })),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** Incremental SSE framing: events are separated by a blank line; only `data:` lines matter here. */

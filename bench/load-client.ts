@@ -5,7 +5,7 @@
  * (UPSTREAM_UNAVAILABLE, UNKNOWN_TOOL while it is out of the catalog) from the proxy failing.
  */
 import http from 'node:http';
-import { type Era, LEGACY_VERSION, MODERN_VERSION } from './driver.ts';
+import { type Era, exchange, LEGACY_VERSION, MODERN_VERSION, type Reply } from './driver.ts';
 
 const CLIENT_INFO = { name: 'mcp-fed-load', version: '1.0.0' };
 const MODERN_META = {
@@ -39,12 +39,6 @@ export interface CallRecord {
 export interface Endpoint {
   url: string;
   headers?: Record<string, string>;
-}
-
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  message: unknown;
 }
 
 /** A shared budget and clock for all workers: the run ends at the deadline or when the budget is spent. */
@@ -160,40 +154,15 @@ export class LoadWorker {
 
   /** One HTTP exchange; with an `id`, resolves with the JSON-RPC message carrying that id. */
   send(method: string, body: string, extra: http.OutgoingHttpHeaders, id?: number): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.url.hostname,
-          port: this.url.port,
-          path: this.url.pathname,
-          method,
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            'content-length': Buffer.byteLength(body),
-            ...this.endpoint.headers,
-            ...extra,
-          },
-        },
-        (res) => {
-          let raw = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            raw += chunk;
-          });
-          res.on('end', () => {
-            const sse = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
-            const message = sse ? sseMessage(raw, id) : parseJson(raw);
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, message });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.setTimeout(TIMEOUT_MS, () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      req.on('error', reject);
-      req.end(body);
-    });
+    return exchange(
+      this.agent,
+      this.url,
+      method,
+      body,
+      { ...this.endpoint.headers, ...extra },
+      id,
+      TIMEOUT_MS,
+    );
   }
 }
 
@@ -264,28 +233,4 @@ export function classify(reply: Reply, id: number, text: string): string {
 function transportCode(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : ((err as Error).message ?? String(err)).slice(0, 60);
-}
-
-function sseMessage(raw: string, id: number | undefined): unknown {
-  for (const event of raw.replace(/\r\n?/g, '\n').split('\n\n')) {
-    const data = event
-      .split('\n')
-      .filter((line) => line.startsWith('data:'))
-      .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-      .join('\n');
-    if (!data) continue;
-    const message = parseJson(data) as { id?: unknown } | undefined;
-    // Progress and log notifications may precede the response on the same stream.
-    if (message?.id === id) return message;
-  }
-  return undefined;
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }
