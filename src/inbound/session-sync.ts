@@ -56,6 +56,9 @@ export class SessionSync {
     session.binding.clientCapabilities ??= session.server.getClientCapabilities() as
       | Record<string, unknown>
       | undefined;
+    // What its upstream sessions' GET streams carry outside calls goes out on its own GET stream.
+    session.binding.notify ??= (method, params) =>
+      void session.server.notification({ method, params } as never).catch(() => {});
     return session.binding;
   }
 

@@ -3,7 +3,7 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, CallMethod } from '../hooks/pipeline.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { RequestSpan } from '../telemetry/tracing.ts';
-import { UpstreamHttpError } from '../upstream/http-forwarder.ts';
+import { UpstreamHttpError } from '../upstream/http/wire.ts';
 import type { CallObserver, CallRecord } from './types.ts';
 
 /** One governed call as it ended, whichever way it ended. */

@@ -74,11 +74,15 @@ export class Federation {
             notification: (up, method, params) => this.changes.upstreamNotification(up, method, params),
             stateChanged: (up) =>
               this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
+            resumed: (up) => this.metrics.upstreamResumes.inc({ upstream: up.name }),
           },
           log,
         ),
     );
-    for (const u of this.upstreams) this.metrics.upstreamUp.set({ upstream: u.name }, 0);
+    for (const u of this.upstreams) {
+      this.metrics.upstreamUp.set({ upstream: u.name }, 0);
+      this.metrics.upstreamResumes.inc({ upstream: u.name }, 0);
+    }
   }
 
   /** Connects every upstream in parallel; returns once each has settled its first attempt or `waitMs` passed. */

@@ -14,6 +14,7 @@ export class Metrics {
   readonly piiTokens: Counter<'entity' | 'result'>;
   readonly catalogCache: Counter<'result'>;
   readonly upstreamUp: Gauge<'upstream'>;
+  readonly upstreamResumes: Counter<'upstream'>;
 
   constructor(readonly perCaller = false) {
     const registers = [this.registry];
@@ -60,6 +61,12 @@ export class Metrics {
     this.upstreamUp = new Gauge({
       name: 'mcp_fed_upstream_up',
       help: '1 when the upstream is connected and listed',
+      labelNames: ['upstream'],
+      registers,
+    });
+    this.upstreamResumes = new Counter({
+      name: 'mcp_fed_upstream_resumes_total',
+      help: 'Upstream response streams resumed with GET + Last-Event-ID after the upstream closed them early',
       labelNames: ['upstream'],
       registers,
     });

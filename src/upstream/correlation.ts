@@ -28,7 +28,7 @@ export function correlationHeaderValues(hop: HopContext, into: Record<string, st
 /**
  * For requests the SDK client sends (listing, stdio-less rare methods, SSE upstreams): the headers are
  * derived from the correlation keys the router put in the message's `_meta`. Parsing the body costs
- * nothing that matters here; the hot path (http-forwarder.ts) sets the headers directly instead.
+ * nothing that matters here; the hot path (http/streamable-http-client.ts) sets the headers directly instead.
  */
 export const correlationHeaders: FetchMiddleware = (next) => (url, init) => {
   const body = init?.body;

@@ -2,8 +2,10 @@ import type { Client } from '@modelcontextprotocol/client';
 import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
-import { type HttpForwarder, rpcError, UpstreamHttpError, type WireMessage } from './http-forwarder.ts';
+import type { StreamableHttpClient } from './http/streamable-http-client.ts';
+import { rpcError, UpstreamHttpError, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
+import { toRpcError } from './session-inbox.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
 import type { SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
@@ -35,6 +37,11 @@ export interface LeanCallHost {
   markDown(reason: string): void;
   /** Per-client upstream sessions (2025-era upstreams). */
   readonly sessions?: UpstreamSessions;
+  /**
+   * A call in the proxy's own upstream session is in flight: requests arriving on that session's GET
+   * stream (held by the SDK client) may go to its input handler. Returns the function that ends it.
+   */
+  inOwnSession(client: Client, asker: InputRequestHandler | undefined): () => void;
   /** The SDK client path, for a call the lean path cannot carry (a name HTTP headers cannot hold). */
   viaClient(
     client: Client,
@@ -51,7 +58,7 @@ export interface LeanCallHost {
  */
 export class LeanCalls {
   constructor(
-    private readonly forwarder: HttpForwarder,
+    private readonly http: StreamableHttpClient,
     private readonly host: LeanCallHost,
   ) {}
 
@@ -76,11 +83,21 @@ export class LeanCalls {
         headers['mcp-name'] = name;
       }
     } else {
+      const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
       const binding = opts.session;
       const sessions = this.host.sessions;
-      if (binding && sessions) return this.inSession(client, method, params, opts, binding, sessions);
-      const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
+      // A stateless upstream (its initialize answer named no session) has nothing per client to keep.
+      if (sessionId && binding && sessions)
+        return this.inSession(client, method, params, opts, binding, sessions);
       if (sessionId) headers['mcp-session-id'] = sessionId;
+      const leave = this.host.inOwnSession(client, opts.oninputrequest);
+      try {
+        return await this.send(method, params, meta, headers, opts);
+      } catch (err) {
+        throw this.error(client, err);
+      } finally {
+        leave();
+      }
     }
     try {
       return await this.send(method, params, meta, headers, opts);
@@ -105,15 +122,19 @@ export class LeanCalls {
     const version = client.getNegotiatedProtocolVersion() ?? '';
     for (let attempt = 0; ; attempt++) {
       let sessionId = '';
+      const leave = sessions.inbox.enter(binding.key, opts);
       try {
         sessionId = await sessions.idFor(binding, version, { 'mcp-protocol-version': version });
         const meta = { ...(params._meta as Record<string, unknown> | undefined) };
-        const headers = { 'mcp-protocol-version': version, 'mcp-session-id': sessionId };
+        const headers: Record<string, string> = { 'mcp-protocol-version': version };
+        if (sessionId) headers['mcp-session-id'] = sessionId;
         return await this.send(method, params, meta, headers, opts);
       } catch (err) {
-        const gone = err instanceof UpstreamHttpError && err.status === 404;
+        const gone = err instanceof UpstreamHttpError && err.status === 404 && sessionId !== '';
         if (!gone || attempt > 0 || opts.signal?.aborted) throw this.error(client, err, !gone);
         sessions.forget(binding, sessionId);
+      } finally {
+        leave();
       }
     }
   }
@@ -130,8 +151,8 @@ export class LeanCalls {
     if (token) meta.progressToken = token;
     if (opts.hop) correlationHeaderValues(opts.hop, headers);
     const message: WireMessage = { jsonrpc: '2.0', id, method, params: { ...params, _meta: meta } };
-    const reply = await this.forwarder
-      .post(message, headers, {
+    const reply = await this.http
+      .request(message, headers, {
         signal: opts.signal,
         timeoutMs: this.host.timeoutMs,
         inputWaitMs: INPUT_WAIT_MS,
@@ -163,8 +184,8 @@ export class LeanCalls {
   private cancelled(id: number, headers: Record<string, string>): void {
     const h: Record<string, string> = { 'mcp-protocol-version': headers['mcp-protocol-version'] ?? '' };
     if (headers['mcp-session-id']) h['mcp-session-id'] = headers['mcp-session-id'];
-    void this.forwarder
-      .answer(
+    void this.http
+      .notify(
         {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
@@ -198,20 +219,14 @@ export class LeanCalls {
         result: await opts.oninputrequest(String(request.method), request.params),
       };
     } catch (err) {
-      const error =
-        err instanceof ProxyError
-          ? err.toJsonRpc()
-          : err instanceof UpstreamRpcError
-            ? { code: err.rpcCode, message: err.message, data: err.data }
-            : { code: -32603, message: 'the input request could not be answered' };
-      reply = { jsonrpc: '2.0', id: request.id, error };
+      reply = { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
     }
     const headers: Record<string, string> = {
       'mcp-protocol-version': callHeaders['mcp-protocol-version'] ?? '',
     };
     const session = callHeaders['mcp-session-id'];
     if (session) headers['mcp-session-id'] = session;
-    await this.forwarder.answer(reply, headers, this.host.timeoutMs).catch(() => {
+    await this.http.notify(reply, headers, this.host.timeoutMs).catch(() => {
       // The call itself fails or times out and says so; nothing more to tell here.
     });
   }
@@ -228,13 +243,27 @@ export class LeanCalls {
           { upstream, status: err.status },
         );
       }
-      // 404 on a 2025-era upstream means its session is gone: reconnect to get a new one.
-      if (err.status === 404 && sharedSession && client.getProtocolEra() === 'legacy')
+      // 404 on the proxy's own session of a 2025-era upstream: the session is gone, reconnect for a new one.
+      const ownSession = (client.transport as { sessionId?: string } | undefined)?.sessionId;
+      if (err.status === 404 && sharedSession && ownSession && client.getProtocolEra() === 'legacy') {
         this.host.markDown('upstream session expired');
-      return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" answered HTTP ${err.status}`, {
-        upstream,
-        status: err.status,
-      });
+        return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" no longer knows its session`, {
+          upstream,
+          status: err.status,
+        });
+      }
+      // A 5xx without a JSON-RPC answer is the upstream failing as a service; any other status without
+      // one is an answer the proxy cannot relay (its JSON-RPC errors pass through before this).
+      if (err.status >= 500)
+        return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" answered HTTP ${err.status}`, {
+          upstream,
+          status: err.status,
+        });
+      return new ProxyError(
+        'UPSTREAM_ERROR',
+        `upstream "${upstream}" answered HTTP ${err.status} without a JSON-RPC answer`,
+        { upstream, status: err.status },
+      );
     }
     if ((err as { upstreamConnection?: boolean })?.upstreamConnection) {
       this.host.markDown((err as Error).message);
@@ -249,6 +278,7 @@ export class LeanCalls {
   }
 
   close(): void {
-    this.forwarder.close();
+    this.host.sessions?.close();
+    this.http.close();
   }
 }

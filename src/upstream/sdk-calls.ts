@@ -58,6 +58,17 @@ export class SdkCalls {
         client.setRequestHandler(method, (req) => this.inputRequest(client, method, req.params) as never);
   }
 
+  /**
+   * A call on `client`'s session that does not go through the SDK (the lean path on the proxy's own
+   * session) may be asked too: requests on the session's GET stream reach the SDK client's handlers.
+   */
+  track(client: Client, asker: InputRequestHandler | undefined): () => void {
+    const askers = this.askers.get(client);
+    if (!asker || !askers) return () => {};
+    askers.add(asker);
+    return () => askers.delete(asker);
+  }
+
   async call(
     client: Client,
     method: string,

@@ -1,5 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import type { HttpForwarder } from './http-forwarder.ts';
+import type { Logger } from '../log.ts';
+import type { StandaloneStream } from './http/standalone-stream.ts';
+import type { StreamableHttpClient } from './http/streamable-http-client.ts';
+import type { WireMessage } from './http/wire.ts';
+import { SessionInbox } from './session-inbox.ts';
 
 /**
  * Whose upstream session a call uses on a 2025-era upstream (DESIGN.md, "Upstream sessions"): each
@@ -17,33 +21,51 @@ export interface SessionBinding {
   lookup?(upstream: string): Promise<string | undefined>;
   /** A new upstream session was opened for it: store the id with the downstream session. */
   opened?(upstream: string, sessionId: string): Promise<void>;
+  /** Sends a notification to this client outside any call (what its upstream session's GET stream carried). */
+  notify?(method: string, params: Record<string, unknown> | undefined): void;
 }
+
+/** The upstream answered `initialize` without `Mcp-Session-Id`: a stateless server, calls carry no id. */
+export const NO_SESSION = '';
 
 const MAX_SESSIONS = 10_000;
 const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 
 /**
  * The per-client upstream sessions of one Streamable HTTP upstream, opened lazily with an
- * `initialize` over the lean forwarder (no SDK client per session). Ids found in a session record
- * are used as they are, so another replica continues the same upstream session.
+ * `initialize` over the upstream's HTTP client (no SDK client per session). Ids found in a session
+ * record are used as they are, so another replica continues the same upstream session. The replica
+ * that opens a session holds its standalone GET stream, whose requests go to the client's call in
+ * flight (SessionInbox).
  */
 export class UpstreamSessions {
-  private readonly ids = new LRUCache<string, string>({ max: MAX_SESSIONS });
+  private readonly ids = new LRUCache<string, string>({
+    max: MAX_SESSIONS,
+    dispose: (_id, key) => this.dropStream(key),
+  });
   private readonly opening = new Map<string, Promise<string>>();
   /** Ids the upstream answered 404 for: a record still holding one is stale. */
   private readonly gone = new LRUCache<string, true>({ max: 1_000 });
+  private readonly streams = new Map<string, StandaloneStream>();
+  readonly inbox: SessionInbox;
   private nextId = 0;
 
   constructor(
-    private readonly forwarder: HttpForwarder,
+    private readonly http: StreamableHttpClient,
     private readonly upstream: string,
     private readonly timeoutMs: number,
-  ) {}
+    log: Logger,
+  ) {
+    this.inbox = new SessionInbox(http, upstream, timeoutMs, log);
+  }
 
-  /** The upstream session id for `binding`, opening one (once, however many calls wait) if needed. */
+  /**
+   * The upstream session id for `binding` (NO_SESSION for a stateless upstream), opening one (once,
+   * however many calls wait) if needed.
+   */
   idFor(binding: SessionBinding, protocolVersion: string, headers: Record<string, string>): Promise<string> {
     const known = binding.known?.[this.upstream] ?? this.ids.get(binding.key);
-    if (known) return Promise.resolve(known);
+    if (known !== undefined) return Promise.resolve(known);
     let pending = this.opening.get(binding.key);
     if (!pending) {
       pending = this.open(binding, protocolVersion, headers).finally(() => this.opening.delete(binding.key));
@@ -59,8 +81,9 @@ export class UpstreamSessions {
   async end(key: string, known: Record<string, string> | undefined, protocolVersion: string): Promise<void> {
     const id = known?.[this.upstream] ?? this.ids.get(key);
     this.ids.delete(key);
+    this.dropStream(key);
     if (!id) return;
-    await this.forwarder
+    await this.http
       .endSession({ 'mcp-protocol-version': protocolVersion, 'mcp-session-id': id }, this.timeoutMs)
       .catch(() => {
         // Best effort: the upstream's idle expiry reaps what this could not end.
@@ -74,6 +97,15 @@ export class UpstreamSessions {
     if (binding.known?.[this.upstream] === id) delete binding.known[this.upstream];
   }
 
+  close(): void {
+    for (const key of [...this.streams.keys()]) this.dropStream(key);
+  }
+
+  private dropStream(key: string): void {
+    this.streams.get(key)?.close();
+    this.streams.delete(key);
+  }
+
   private async open(
     binding: SessionBinding,
     protocolVersion: string,
@@ -85,7 +117,7 @@ export class UpstreamSessions {
       return stored;
     }
     let sessionId: string | undefined;
-    const reply = await this.forwarder.post(
+    const reply = await this.http.request(
       {
         jsonrpc: '2.0',
         id: `mcp-fed-init-${++this.nextId}`,
@@ -97,20 +129,29 @@ export class UpstreamSessions {
         timeoutMs: this.timeoutMs,
         onHeaders: (h) => {
           const id = h['mcp-session-id'];
-          if (typeof id === 'string') sessionId = id;
+          if (typeof id === 'string' && id !== '') sessionId = id;
         },
       },
     );
-    if (reply.error || !sessionId) throw new Error(`upstream "${this.upstream}" opened no session`);
+    if (reply.error)
+      throw new Error(`upstream "${this.upstream}" refused initialize: ${reply.error.message}`);
     const version = String(reply.result?.protocolVersion ?? protocolVersion);
-    await this.forwarder.answer(
-      { jsonrpc: '2.0', method: 'notifications/initialized' },
-      { ...headers, 'mcp-protocol-version': version, 'mcp-session-id': sessionId },
-      this.timeoutMs,
-    );
-    this.ids.set(binding.key, sessionId);
+    const session: Record<string, string> = { ...headers, 'mcp-protocol-version': version };
+    if (sessionId) session['mcp-session-id'] = sessionId;
+    await this.http.notify({ jsonrpc: '2.0', method: 'notifications/initialized' }, session, this.timeoutMs);
+    // No id: a stateless server (SDK `sessionIdGenerator: undefined`, python `stateless_http`). Nothing
+    // to remember beyond that, nothing to store for other replicas, no GET stream to hold.
+    const id = sessionId ?? NO_SESSION;
+    this.ids.set(binding.key, id);
+    if (!sessionId) return id;
     if (binding.known) binding.known[this.upstream] = sessionId;
     await binding.opened?.(this.upstream, sessionId);
-    return sessionId;
+    this.streams.set(
+      binding.key,
+      this.http.openStream(session, {
+        onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
+      }),
+    );
+    return id;
   }
 }

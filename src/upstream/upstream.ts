@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import type { HopContext } from './correlation.ts';
-import { HttpForwarder } from './http-forwarder.ts';
+import { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { LeanCalls } from './lean-calls.ts';
 import { ReconnectBackoff } from './reconnect-backoff.ts';
 import { ResourceWatch } from './resource-watch.ts';
@@ -25,6 +25,8 @@ export interface UpstreamEvents {
   /** A notification that is not about lists (resources/updated, logging) arrived from the upstream. */
   notification(upstream: Upstream, method: string, params: Record<string, unknown> | undefined): void;
   stateChanged(upstream: Upstream): void;
+  /** A response stream the upstream closed early was resumed (GET + Last-Event-ID). */
+  resumed(upstream: Upstream): void;
 }
 
 export interface UpstreamRequestOptions {
@@ -46,7 +48,7 @@ export interface UpstreamRequestOptions {
   session?: SessionBinding;
 }
 
-/** Methods relayed over the lean HTTP forwarder instead of the SDK client (see http-forwarder.ts). */
+/** Methods relayed over the lean HTTP client instead of the SDK client (see http/streamable-http-client.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 
 /**
@@ -178,19 +180,21 @@ export class Upstream {
       }
       this.client = client;
       if (this.config.transport === 'streamable-http' && !this.lean) {
-        const forwarder = new HttpForwarder(
+        const http = new StreamableHttpClient(
           new URL(this.config.url),
           this.name,
           this.auth,
           this.config.headers,
+          () => this.events.resumed(this),
         );
-        this.lean = new LeanCalls(forwarder, {
+        this.lean = new LeanCalls(http, {
           name: this.name,
           timeoutMs: this.config.timeoutMs,
-          sessions: new UpstreamSessions(forwarder, this.name, this.config.timeoutMs),
+          sessions: new UpstreamSessions(http, this.name, this.config.timeoutMs, this.log),
           nextId: () => ++this.nextId,
           markDown: (reason) => this.markDown(reason),
           viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
+          inOwnSession: (c, asker) => this.sdk.track(c, asker),
         });
       }
       this.lists = await fetchLists(

@@ -1,13 +1,13 @@
-/** The lean forwarder against a real node:http server: a stale pooled socket is retried once, fresh. */
+/** The lean client against a real node:http server: a stale pooled socket is retried once, fresh. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpForwarder } from '../../src/upstream/http-forwarder.ts';
+import { StreamableHttpClient } from '../../src/upstream/http/streamable-http-client.ts';
 
 let server: Server | undefined;
-let forwarder: HttpForwarder | undefined;
+let client: StreamableHttpClient | undefined;
 afterEach(async () => {
-  forwarder?.close();
+  client?.close();
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
 });
@@ -35,18 +35,18 @@ async function upstream(drop: (nth: number) => boolean) {
   server.on('connection', () => seen.connections++);
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
-  forwarder = new HttpForwarder(new URL(`http://127.0.0.1:${port}/mcp`), 'u');
+  client = new StreamableHttpClient(new URL(`http://127.0.0.1:${port}/mcp`), 'u');
   return seen;
 }
 
 const call = (id: number) =>
-  forwarder!.post(
+  client!.request(
     { jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'x' } },
     {},
     { timeoutMs: 5_000 },
   );
 
-describe('HttpForwarder', () => {
+describe('StreamableHttpClient', () => {
   it('sends a request that died on a reused keep-alive socket once more, on a new connection', async () => {
     const seen = await upstream((nth) => nth >= 2);
     expect((await call(1)).result).toEqual({ ok: 1 });

@@ -1,0 +1,110 @@
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { StreamableHttpClient } from './http/streamable-http-client.ts';
+import type { WireMessage } from './http/wire.ts';
+import type { InputRequestHandler } from './sdk-calls.ts';
+import type { SessionBinding } from './upstream-sessions.ts';
+
+/** A call in flight in one client's upstream session: who to ask, who to tell. */
+export interface InboxCall {
+  oninputrequest?: InputRequestHandler;
+  onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
+}
+
+/**
+ * What arrives on a client's upstream session outside any call's own stream (its standalone GET
+ * stream): servers written like the SDK examples (`server.server.elicitInput(...)` without a related
+ * request id) ask there. A request goes to that client's one call in flight, bridged in its era as the
+ * call-stream ones are; with none or several in flight the upstream gets a JSON-RPC error saying so,
+ * never silence. A `ping` the proxy answers itself. A notification goes to the client's session
+ * (legacy) or else to its one call in flight.
+ */
+export class SessionInbox {
+  private readonly calls = new Map<string, Set<InboxCall>>();
+
+  constructor(
+    private readonly http: StreamableHttpClient,
+    private readonly upstream: string,
+    private readonly timeoutMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** A call of session `key` is in flight; the returned function ends it. */
+  enter(key: string, call: InboxCall): () => void {
+    let set = this.calls.get(key);
+    if (!set) {
+      set = new Set();
+      this.calls.set(key, set);
+    }
+    set.add(call);
+    return () => {
+      set.delete(call);
+      if (set.size === 0 && this.calls.get(key) === set) this.calls.delete(key);
+    };
+  }
+
+  arrived(binding: SessionBinding, session: Record<string, string>, msg: WireMessage): void {
+    if (msg.id === undefined || msg.id === null) {
+      this.notification(binding, msg);
+      return;
+    }
+    void this.answer(binding, session, msg);
+  }
+
+  private notification(binding: SessionBinding, msg: WireMessage): void {
+    const method = String(msg.method);
+    if (binding.notify) {
+      binding.notify(method, msg.params);
+      return;
+    }
+    const listeners = [...(this.calls.get(binding.key) ?? [])].filter((c) => c.onnotification);
+    if (listeners.length === 1) listeners[0]!.onnotification!(method, msg.params);
+    else
+      this.log.debug(
+        { upstream: this.upstream, method },
+        'standalone-stream notification with no one to tell',
+      );
+  }
+
+  private async answer(
+    binding: SessionBinding,
+    session: Record<string, string>,
+    request: WireMessage,
+  ): Promise<void> {
+    let reply: WireMessage;
+    try {
+      reply = { jsonrpc: '2.0', id: request.id, result: await this.ask(binding.key, request) };
+    } catch (err) {
+      reply = { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
+    }
+    const headers: Record<string, string> = { 'mcp-protocol-version': session['mcp-protocol-version'] ?? '' };
+    const id = session['mcp-session-id'];
+    if (id) headers['mcp-session-id'] = id;
+    await this.http.notify(reply, headers, this.timeoutMs).catch((err: Error) => {
+      this.log.debug(
+        { upstream: this.upstream, err: err.message },
+        'answering a standalone-stream request failed',
+      );
+    });
+  }
+
+  private ask(key: string, request: WireMessage): Promise<Record<string, unknown>> {
+    const method = String(request.method);
+    if (method === 'ping') return Promise.resolve({});
+    const askers = [...(this.calls.get(key) ?? [])].filter((c) => c.oninputrequest);
+    if (askers.length === 1) return askers[0]!.oninputrequest!(method, request.params);
+    throw new UpstreamRpcError(
+      -32603,
+      askers.length === 0
+        ? `mcp-fed relays ${method} only while a tools/call, prompts/get or resources/read of this client is in flight`
+        : `mcp-fed cannot tell which of ${askers.length} calls in flight this ${method} belongs to: send it on the call's own stream (relatedRequestId)`,
+    );
+  }
+}
+
+/** The JSON-RPC error an upstream's request gets when it cannot be answered. */
+export function toRpcError(err: unknown): { code: number; message: string; data?: unknown } {
+  if (err instanceof ProxyError) return err.toJsonRpc();
+  if (err instanceof UpstreamRpcError) return { code: err.rpcCode, message: err.message, data: err.data };
+  return { code: -32603, message: 'the input request could not be answered' };
+}
