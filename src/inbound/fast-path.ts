@@ -5,10 +5,13 @@ import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
+import { modernNotificationFilter } from './log-level.ts';
 import { callContext } from './request-context.ts';
 import { finishResult, rpcErrorOf } from './result-shape.ts';
 
 const CALLS = new Set<string>(['tools/call', 'prompts/get', 'resources/read']);
+/** Header mismatch, missing client capability, unsupported version: HTTP 400 on 2026-07-28. */
+const MODERN_400 = new Set([-32020, -32021, -32022]);
 const CAPABILITIES_META = 'io.modelcontextprotocol/clientCapabilities';
 const SSE_HEADERS = {
   'content-type': 'text/event-stream',
@@ -110,7 +113,12 @@ export class FastPath {
     // A 2025-era client can be asked for input on this request's stream (see src/bridge/).
     if (era === 'legacy' && session)
       io.ask = this.fed.bridge.asks.asker(write, ac.signal, INPUT_WAIT_MS, session.key);
-    io.notify = send;
+    if (era === 'modern') {
+      const allowed = modernNotificationFilter(params._meta as Record<string, unknown> | undefined);
+      io.notify = (method, notParams) => {
+        if (allowed(method, notParams)) send(method, notParams);
+      };
+    } else io.notify = send;
     const token = (params._meta as Record<string, unknown> | undefined)?.progressToken;
     if (token !== undefined) {
       io.progress = (p) => send('notifications/progress', { progressToken: token, ...p });
@@ -123,7 +131,10 @@ export class FastPath {
       reply = JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
     } catch (err) {
       if (ac.signal.aborted || res.destroyed) return;
-      reply = JSON.stringify({ jsonrpc: '2.0', id, error: rpcErrorOf(err) });
+      const error = rpcErrorOf(err);
+      reply = JSON.stringify({ jsonrpc: '2.0', id, error });
+      // An upstream's 2026-07-28 protocol error travels on the status that revision gives it.
+      if (era === 'modern' && MODERN_400.has(error.code)) status = 400;
       // STORE_UNAVAILABLE answers the whole HTTP request with 503 + Retry-After (DESIGN.md, "HTTP surface").
       if (err instanceof ProxyError && err.httpStatus !== 200) {
         status = err.httpStatus;

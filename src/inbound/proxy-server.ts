@@ -5,6 +5,7 @@ import type { CallContext, Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
+import { modernNotificationFilter } from './log-level.ts';
 import { callContext, hopsOf } from './request-context.ts';
 import { finishResult, PROXY_INFO, rpcErrorOf } from './result-shape.ts';
 
@@ -50,11 +51,18 @@ function contextOf(
   return callContext(headers, meta, down.caller, down.era);
 }
 
-function ioOf(ctx: ServerContext, params: Record<string, unknown> | undefined): CallIO {
+function ioOf(
+  ctx: ServerContext,
+  params: Record<string, unknown> | undefined,
+  era: DownstreamContext['era'],
+): CallIO {
   const token = (params?._meta as Record<string, unknown> | undefined)?.progressToken;
+  const allowed =
+    era === 'modern' ? modernNotificationFilter(params?._meta as Record<string, unknown>) : undefined;
   const io: CallIO = {
     signal: ctx.mcpReq.signal,
     notify: (method, notParams) => {
+      if (allowed && !allowed(method, notParams)) return;
       void ctx.mcpReq.notify({ method, params: notParams } as never).catch(() => {});
     },
   };
@@ -127,7 +135,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
     );
   // A 2025-era session's client can be asked for input on this request (answers reach this transport).
   const legacyIo = (ctx: ServerContext, params: Record<string, unknown>): CallIO => {
-    const io = ioOf(ctx, params);
+    const io = ioOf(ctx, params, down.era);
     if (down.era !== 'legacy') return io;
     io.clientCapabilities = server.getClientCapabilities() as Record<string, unknown> | undefined;
     io.session = down.session?.();
@@ -148,7 +156,11 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
         ctx,
         req.params,
         async () =>
-          (await fed.complete(req.params, contextOf(ctx, down, req.params), ioOf(ctx, req.params))) as never,
+          (await fed.complete(
+            req.params,
+            contextOf(ctx, down, req.params),
+            ioOf(ctx, req.params, down.era),
+          )) as never,
       ),
     ),
   );

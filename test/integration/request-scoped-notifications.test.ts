@@ -61,4 +61,21 @@ describe('request-scoped upstream notifications', () => {
     await listening;
     expect(overheard).not.toContain('only-for-the-caller');
   });
+
+  it("follow the 2026-07-28 request's own log level: none without one, none below it", async () => {
+    const noted = async (meta: Record<string, unknown>, id: number) => {
+      const { headers, body } = modernRequest(
+        'tools/call',
+        { name: 'logger__note', arguments: { message: `level-check-${id}` }, _meta: meta },
+        id,
+        'logger__note',
+      );
+      const reply = await rawPost(url, body, headers);
+      expect(reply.text).toContain('"noted"');
+      return reply.text.includes('notifications/message');
+    };
+    expect(await noted({}, 11)).toBe(false);
+    expect(await noted({ 'io.modelcontextprotocol/logLevel': 'warning' }, 12)).toBe(false);
+    expect(await noted({ 'io.modelcontextprotocol/logLevel': 'info' }, 13)).toBe(true);
+  });
 });
