@@ -94,6 +94,7 @@ export class Federation {
   connectReplicas(bus: ReplicaBus): void {
     this.bridge.close();
     this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
+    for (const u of this.upstreams) u.connectReplicas(bus);
   }
 
   /** A downstream session ended: upstreams drop what they kept for it (per-session stdio children). */

@@ -29,6 +29,12 @@ export interface ReplicaBus {
    */
   sendTo(replica: string, msg: DirectMessage): Promise<boolean>;
   onDirect(handler: (msg: DirectMessage) => void): void;
+  /**
+   * Sends to every other replica (one that must find who holds something, e.g. the call in flight an
+   * upstream's request belongs to). Resolves with how many other replicas listen (0: none to ask).
+   */
+  broadcast(msg: DirectMessage): Promise<number>;
+  onBroadcast(handler: (msg: DirectMessage) => void): void;
   close(): Promise<void>;
 }
 
@@ -54,6 +60,10 @@ export class MemoryReplicaBus implements ReplicaBus {
   onDirect(handler: (msg: DirectMessage) => void): void {
     this.direct.push(handler);
   }
+  async broadcast(_msg: DirectMessage): Promise<number> {
+    return 0;
+  }
+  onBroadcast(_handler: (msg: DirectMessage) => void): void {}
   async close(): Promise<void> {}
 }
 
@@ -75,6 +85,7 @@ export class RedisReplicaBus implements ReplicaBus {
   private readonly sub: Redis;
   private readonly handlers: Array<(msg: ReplicaMessage) => void> = [];
   private readonly direct: Array<(msg: DirectMessage) => void> = [];
+  private readonly broadcasts: Array<(msg: DirectMessage) => void> = [];
 
   constructor(
     private readonly pub: Redis,
@@ -118,7 +129,17 @@ export class RedisReplicaBus implements ReplicaBus {
     this.direct.push(handler);
   }
 
-  private receiveDirect(raw: string): void {
+  async broadcast(msg: DirectMessage): Promise<number> {
+    // PUBLISH counts this replica's own subscription too.
+    const heard = await this.pub.publish(this.channel, JSON.stringify({ ...msg, from: this.id }));
+    return Math.max(0, heard - 1);
+  }
+
+  onBroadcast(handler: (msg: DirectMessage) => void): void {
+    this.broadcasts.push(handler);
+  }
+
+  private receiveDirect(raw: string, handlers = this.direct): void {
     let msg: DirectMessage;
     try {
       msg = JSON.parse(raw) as DirectMessage;
@@ -126,7 +147,7 @@ export class RedisReplicaBus implements ReplicaBus {
       return;
     }
     if (typeof msg?.kind !== 'string') return;
-    for (const h of this.direct) {
+    for (const h of handlers) {
       try {
         h(msg);
       } catch (err) {
@@ -141,10 +162,15 @@ export class RedisReplicaBus implements ReplicaBus {
       return;
     }
     if (channel !== this.channel) return;
-    let env: Envelope;
+    let env: Envelope & { kind?: unknown };
     try {
       env = JSON.parse(raw) as Envelope;
     } catch {
+      return;
+    }
+    if (env.from === this.id) return;
+    if (typeof env.kind === 'string') {
+      this.receiveDirect(raw, this.broadcasts);
       return;
     }
     if (env.from === this.id || typeof env.session !== 'string' || !Array.isArray(env.subscriptions)) return;

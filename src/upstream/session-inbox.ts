@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import type { WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
@@ -21,6 +23,9 @@ export interface InboxCall {
  */
 export class SessionInbox {
   private readonly calls = new Map<string, Set<InboxCall>>();
+  private bus?: ReplicaBus;
+  /** Requests this replica broadcast, waiting for the replica whose call they belong to. */
+  private readonly claims = new Map<string, () => void>();
 
   constructor(
     private readonly http: StreamableHttpClient,
@@ -41,6 +46,22 @@ export class SessionInbox {
       set.delete(call);
       if (set.size === 0 && this.calls.get(key) === set) this.calls.delete(key);
     };
+  }
+
+  /**
+   * Replicas share per-client upstream sessions but one holds the GET stream (DESIGN.md, "One GET
+   * stream per upstream session"): a request for a client whose call is in flight on another replica
+   * is broadcast; that replica claims it and answers the upstream itself (any replica may POST in the
+   * session). Unclaimed within CLAIM_WAIT_MS, the upstream gets the error.
+   */
+  connect(bus: ReplicaBus): void {
+    this.bus = bus;
+    bus.onBroadcast((msg) => {
+      if (msg.kind === ASK && msg.upstream === this.upstream) this.askedElsewhere(msg);
+    });
+    bus.onDirect((msg) => {
+      if (msg.kind === CLAIMED && typeof msg.corr === 'string') this.claims.get(msg.corr)?.();
+    });
   }
 
   arrived(binding: SessionBinding, session: Record<string, string>, msg: WireMessage): void {
@@ -71,12 +92,75 @@ export class SessionInbox {
     session: Record<string, string>,
     request: WireMessage,
   ): Promise<void> {
-    let reply: WireMessage;
-    try {
-      reply = { jsonrpc: '2.0', id: request.id, result: await this.ask(binding.key, request) };
-    } catch (err) {
-      reply = { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
+    if (request.method !== 'ping' && this.askers(binding.key).length === 0) {
+      if (await this.claimedElsewhere(binding.key, session, request)) return;
     }
+    await this.reply(session, await this.replyTo(binding.key, request));
+  }
+
+  private async replyTo(key: string, request: WireMessage): Promise<WireMessage> {
+    try {
+      return { jsonrpc: '2.0', id: request.id, result: await this.ask(key, request) };
+    } catch (err) {
+      return { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
+    }
+  }
+
+  /** Broadcasts a request no local call can take; true when the replica of its call claimed it. */
+  private async claimedElsewhere(
+    key: string,
+    session: Record<string, string>,
+    request: WireMessage,
+  ): Promise<boolean> {
+    const bus = this.bus;
+    if (!bus) return false;
+    const corr = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const claimed = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), CLAIM_WAIT_MS);
+      this.claims.set(corr, () => resolve(true));
+    });
+    try {
+      const others = await bus.broadcast({
+        kind: ASK,
+        upstream: this.upstream,
+        key,
+        corr,
+        from: bus.replicaId,
+        session,
+        request,
+      });
+      return others > 0 && (await claimed);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+      this.claims.delete(corr);
+    }
+  }
+
+  /** Another replica holds the stream and broadcast a request: answered here when its call is here. */
+  private askedElsewhere(msg: DirectMessage): void {
+    const { key, corr, from, session, request } = msg as DirectMessage & {
+      key?: unknown;
+      corr?: unknown;
+      from?: unknown;
+      session?: Record<string, string>;
+      request?: WireMessage;
+    };
+    if (typeof key !== 'string' || typeof corr !== 'string' || typeof from !== 'string') return;
+    if (!session || typeof session !== 'object' || typeof request?.method !== 'string') return;
+    if (this.askers(key).length === 0) return;
+    void this.bus?.sendTo(from, { kind: CLAIMED, corr }).catch(() => {});
+    void this.replyTo(key, request).then((reply) => this.reply(session, reply));
+  }
+
+  private askers(key: string): InboxCall[] {
+    return [...(this.calls.get(key) ?? [])].filter((c) => c.oninputrequest);
+  }
+
+  /** POSTs the answer in the session (any replica may: the session id is all it takes). */
+  private async reply(session: Record<string, string>, reply: WireMessage): Promise<void> {
     const headers: Record<string, string> = { 'mcp-protocol-version': session['mcp-protocol-version'] ?? '' };
     const id = session['mcp-session-id'];
     if (id) headers['mcp-session-id'] = id;
@@ -91,7 +175,7 @@ export class SessionInbox {
   private ask(key: string, request: WireMessage): Promise<Record<string, unknown>> {
     const method = String(request.method);
     if (method === 'ping') return Promise.resolve({});
-    const askers = [...(this.calls.get(key) ?? [])].filter((c) => c.oninputrequest);
+    const askers = this.askers(key);
     if (askers.length === 1) return askers[0]!.oninputrequest!(method, request.params);
     throw new UpstreamRpcError(
       -32603,
@@ -101,6 +185,11 @@ export class SessionInbox {
     );
   }
 }
+
+const ASK = 'upstream-ask';
+const CLAIMED = 'upstream-ask-claimed';
+/** How long the stream's replica waits for another to claim a request (a bus round trip is milliseconds). */
+const CLAIM_WAIT_MS = 2_000;
 
 /** The JSON-RPC error an upstream's request gets when it cannot be answered. */
 export function toRpcError(err: unknown): { code: number; message: string; data?: unknown } {

@@ -2,6 +2,7 @@ import type { Client, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { ReplicaBus } from '../store/replica-bus.ts';
 import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import type { HopContext } from './correlation.ts';
@@ -79,6 +80,7 @@ export class Upstream {
   private settleFirst!: () => void;
   /** Resource URIs downstream clients subscribed to, kept subscribed upstream across reconnects. */
   private readonly watches: ResourceWatch;
+  private bus?: ReplicaBus;
 
   constructor(
     readonly config: UpstreamConfig,
@@ -196,6 +198,7 @@ export class Upstream {
           viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
           inOwnSession: (c, asker) => this.sdk.track(c, asker),
         });
+        if (this.bus) this.lean.sessions?.inbox.connect(this.bus);
       }
       this.lists = await fetchLists(
         client,
@@ -271,6 +274,12 @@ export class Upstream {
       return this.sdk.call(child, method, params ?? {}, opts);
     }
     return this.sdk.call(client, method, params ?? {}, opts);
+  }
+
+  /** Requests on per-client GET streams find their call on another replica over `bus`. */
+  connectReplicas(bus: ReplicaBus): void {
+    this.bus = bus;
+    this.lean?.sessions?.inbox.connect(bus);
   }
 
   /** A downstream session (or caller binding) ended: what this upstream kept for it goes. */
