@@ -3,7 +3,7 @@ import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
-import { rpcError, UpstreamHttpError, type WireMessage } from './http/wire.ts';
+import { rpcError, sessionHeaders, UpstreamHttpError, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
 import { toRpcError } from './session-inbox.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
@@ -16,6 +16,12 @@ const NAMED: Record<string, 'name' | 'uri'> = {
 };
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
+const NOTHING_TO_END = () => {};
+
+/** The proxy's own session id on a 2025-era upstream; none when the upstream is stateless. */
+function ownSessionId(client: Client): string | undefined {
+  return (client.transport as { sessionId?: string } | undefined)?.sessionId;
+}
 
 export interface LeanCallOptions {
   signal?: AbortSignal;
@@ -71,6 +77,7 @@ export class LeanCalls {
     const meta: Record<string, unknown> = { ...(params._meta as Record<string, unknown> | undefined) };
     const version = client.getNegotiatedProtocolVersion() ?? '';
     const headers: Record<string, string> = { 'mcp-protocol-version': version };
+    let leave = NOTHING_TO_END;
     if (client.getProtocolEra() === 'modern') {
       meta['io.modelcontextprotocol/protocolVersion'] = version;
       meta['io.modelcontextprotocol/clientCapabilities'] = opts.clientCapabilities ?? {};
@@ -83,26 +90,21 @@ export class LeanCalls {
         headers['mcp-name'] = name;
       }
     } else {
-      const sessionId = (client.transport as { sessionId?: string } | undefined)?.sessionId;
+      const sessionId = ownSessionId(client);
       const binding = opts.session;
       const sessions = this.host.sessions;
       // A stateless upstream (its initialize answer named no session) has nothing per client to keep.
       if (sessionId && binding && sessions)
         return this.inSession(client, method, params, opts, binding, sessions);
       if (sessionId) headers['mcp-session-id'] = sessionId;
-      const leave = this.host.inOwnSession(client, opts.oninputrequest);
-      try {
-        return await this.send(method, params, meta, headers, opts);
-      } catch (err) {
-        throw this.error(client, err);
-      } finally {
-        leave();
-      }
+      leave = this.host.inOwnSession(client, opts.oninputrequest);
     }
     try {
       return await this.send(method, params, meta, headers, opts);
     } catch (err) {
       throw this.error(client, err);
+    } finally {
+      leave();
     }
   }
 
@@ -182,8 +184,6 @@ export class LeanCalls {
   }
 
   private cancelled(id: number, headers: Record<string, string>): void {
-    const h: Record<string, string> = { 'mcp-protocol-version': headers['mcp-protocol-version'] ?? '' };
-    if (headers['mcp-session-id']) h['mcp-session-id'] = headers['mcp-session-id'];
     void this.http
       .notify(
         {
@@ -191,7 +191,7 @@ export class LeanCalls {
           method: 'notifications/cancelled',
           params: { requestId: id, reason: 'client cancelled' },
         },
-        h,
+        sessionHeaders(headers),
         this.host.timeoutMs,
       )
       .catch(() => {});
@@ -221,12 +221,7 @@ export class LeanCalls {
     } catch (err) {
       reply = { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
     }
-    const headers: Record<string, string> = {
-      'mcp-protocol-version': callHeaders['mcp-protocol-version'] ?? '',
-    };
-    const session = callHeaders['mcp-session-id'];
-    if (session) headers['mcp-session-id'] = session;
-    await this.http.notify(reply, headers, this.host.timeoutMs).catch(() => {
+    await this.http.notify(reply, sessionHeaders(callHeaders), this.host.timeoutMs).catch(() => {
       // The call itself fails or times out and says so; nothing more to tell here.
     });
   }
@@ -244,8 +239,12 @@ export class LeanCalls {
         );
       }
       // 404 on the proxy's own session of a 2025-era upstream: the session is gone, reconnect for a new one.
-      const ownSession = (client.transport as { sessionId?: string } | undefined)?.sessionId;
-      if (err.status === 404 && sharedSession && ownSession && client.getProtocolEra() === 'legacy') {
+      if (
+        err.status === 404 &&
+        sharedSession &&
+        ownSessionId(client) &&
+        client.getProtocolEra() === 'legacy'
+      ) {
         this.host.markDown('upstream session expired');
         return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" no longer knows its session`, {
           upstream,

@@ -3,7 +3,7 @@ import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
-import type { WireMessage } from './http/wire.ts';
+import { sessionHeaders, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
 import type { SessionBinding } from './upstream-sessions.ts';
 
@@ -161,10 +161,7 @@ export class SessionInbox {
 
   /** POSTs the answer in the session (any replica may: the session id is all it takes). */
   private async reply(session: Record<string, string>, reply: WireMessage): Promise<void> {
-    const headers: Record<string, string> = { 'mcp-protocol-version': session['mcp-protocol-version'] ?? '' };
-    const id = session['mcp-session-id'];
-    if (id) headers['mcp-session-id'] = id;
-    await this.http.notify(reply, headers, this.timeoutMs).catch((err: Error) => {
+    await this.http.notify(reply, sessionHeaders(session), this.timeoutMs).catch((err: Error) => {
       this.log.debug(
         { upstream: this.upstream, err: err.message },
         'answering a standalone-stream request failed',

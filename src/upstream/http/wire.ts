@@ -24,6 +24,17 @@ export class UpstreamHttpError extends Error {
   }
 }
 
+/**
+ * The headers that put a POST in the session `call` headers name (version, and the session id when
+ * there is one): what answers, notifications and cancellations sent beside a call carry.
+ */
+export function sessionHeaders(call: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { 'mcp-protocol-version': call['mcp-protocol-version'] ?? '' };
+  const id = call['mcp-session-id'];
+  if (id) headers['mcp-session-id'] = id;
+  return headers;
+}
+
 /** Parses one JSON-RPC message, or undefined for anything that is not one (a batch counts as not one). */
 export function parseMessage(text: string): WireMessage | undefined {
   let value: unknown;
