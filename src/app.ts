@@ -64,6 +64,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
   for (const observer of governance.observers) federation.observe(observer);
   federation.connectReplicas(bus);
+  federation.useStore(store);
   const endpoint = new McpEndpoint(federation, store, config, log, bus);
   const auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
   const admin = getRequestListener(

@@ -131,7 +131,7 @@ export class FastPath {
       reply = JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
     } catch (err) {
       if (ac.signal.aborted || res.destroyed) return;
-      const error = rpcErrorOf(err);
+      const error = rpcErrorOf(err, era);
       reply = JSON.stringify({ jsonrpc: '2.0', id, error });
       // An upstream's 2026-07-28 protocol error travels on the status that revision gives it.
       if (era === 'modern' && MODERN_400.has(error.code)) status = 400;

@@ -51,6 +51,7 @@ export class LegacySessions {
     this.sync = new SessionSync(fed, store, config, log, bus);
     fed.onChange((e) => this.broadcast(e));
     bus.onMessage((m) => this.sync.applyRemote(m, this.live.get(m.session)));
+    this.sync.listen((id) => this.live.get(id));
     this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
     this.sweep.unref();
   }

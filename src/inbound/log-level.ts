@@ -1,5 +1,4 @@
-/** The 2026-07-28 request's own log level (`_meta`), which replaces logging/setLevel. */
-export const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
+import { LOG_LEVEL_META } from '../router/meta.ts';
 
 /** RFC 5424 severities, least severe first (MCP "Logging"). */
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];

@@ -130,11 +130,22 @@ export class McpEndpoint {
       return;
     }
     if (isModernMessage(body, header(req, 'mcp-protocol-version'))) {
+      const mismatch = this.fed.paramHeaderMismatch(body, req.headers);
+      if (mismatch) {
+        sendJsonRpcError(
+          res,
+          400,
+          idOf(body),
+          JSONRPC.HEADER_MISMATCH,
+          `Bad Request: the request headers and body disagree: ${mismatch}`,
+        );
+        return;
+      }
       if (this.fast.tryModern(req, res, body, caller)) return;
       if (this.overHops(req, res, body, 'server/discover')) return;
       // The SDK serves subscriptions/listen itself; the upstreams must follow its resourceSubscriptions
       // (a 2026-07-28 upstream only sends resources/updated on a listen of its own) while it is open.
-      const release = this.fed.watchListen(body);
+      const release = this.fed.watchListen(body, caller.id);
       if (release) res.once('close', release);
       (req as AuthedRequest).auth = authInfoOf(caller);
       await this.modernNode(req as AuthedRequest, res, body);

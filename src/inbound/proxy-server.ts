@@ -29,16 +29,10 @@ export interface DownstreamContext {
 }
 
 /** Turns the proxy's own errors into JSON-RPC errors with a stable `data.code` (the SDK relays ProtocolError as is). */
-export function toProtocolError(err: unknown): unknown {
+export function toProtocolError(err: unknown, era?: 'modern' | 'legacy'): unknown {
   if (!(err instanceof ProxyError) && !(err instanceof UpstreamRpcError)) return err;
-  const e = rpcErrorOf(err);
+  const e = rpcErrorOf(err, era);
   return new ProtocolError(e.code, e.message, e.data);
-}
-
-function guard<T>(fn: () => Promise<T>): Promise<T> {
-  return fn().catch((err) => {
-    throw toProtocolError(err);
-  });
 }
 
 function contextOf(
@@ -86,6 +80,10 @@ function ioOf(
  * (the SDK's stateless model), each legacy session keeps one for its lifetime.
  */
 export function createProxyServer(fed: Federation, down: DownstreamContext): Server {
+  const guard = <T>(fn: () => Promise<T>): Promise<T> =>
+    fn().catch((err) => {
+      throw toProtocolError(err, down.era);
+    });
   const server = new Server(PROXY_INFO, {
     capabilities: fed.capabilities(),
     instructions: fed.instructions(),
@@ -177,7 +175,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
             throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${req.params.uri}`, {
               uri: req.params.uri,
             });
-          await fed.subscription('resources/subscribe', req.params.uri);
+          await fed.subscription('resources/subscribe', req.params.uri, down.session?.());
           down.subscriptions?.add(req.params.uri);
           await down.subscriptionsChanged?.();
           return {};
@@ -188,7 +186,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
       guard(() =>
         traced('resources/unsubscribe', ctx, req.params, async () => {
           if (!down.subscriptions?.delete(req.params.uri)) return {};
-          await fed.subscription('resources/unsubscribe', req.params.uri);
+          await fed.subscription('resources/unsubscribe', req.params.uri, down.session?.());
           await down.subscriptionsChanged?.();
           return {};
         }),

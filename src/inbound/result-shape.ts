@@ -1,4 +1,4 @@
-import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import { JSONRPC, ProxyError, UpstreamRpcError } from '../errors.ts';
 
 /** The proxy as it names itself in `serverInfo` (initialize, server/discover, result `_meta`). */
 export const PROXY_INFO = { name: 'mcp-fed', version: '0.1.0' };
@@ -34,8 +34,19 @@ export function finishResult(result: Record<string, unknown>, era: 'modern' | 'l
   return out;
 }
 
-export function rpcErrorOf(err: unknown): { code: number; message: string; data?: unknown } {
-  if (err instanceof ProxyError) return err.toJsonRpc();
+/**
+ * The JSON-RPC error a client gets, in its era's terms: 2026-07-28 answers an unknown resource with
+ * -32602 (Invalid params, `data.uri`; SEP-2164) where 2025-era servers used -32002.
+ */
+export function rpcErrorOf(
+  err: unknown,
+  era?: 'modern' | 'legacy',
+): { code: number; message: string; data?: unknown } {
+  if (err instanceof ProxyError) {
+    const e = err.toJsonRpc();
+    if (era === 'modern' && err.code === 'UNKNOWN_RESOURCE') e.code = JSONRPC.INVALID_PARAMS;
+    return e;
+  }
   if (err instanceof UpstreamRpcError)
     return err.data === undefined
       ? { code: err.rpcCode, message: err.message }

@@ -9,6 +9,12 @@ import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { STORE_RETRY_SECONDS } from './http-replies.ts';
 import type { DownstreamContext } from './proxy-server.ts';
 
+const SESSION_NOTE = 'session-notification';
+
+function deliver(session: SyncedSession, method: string, params: Record<string, unknown> | undefined): void {
+  session.server.notification({ method, params } as never).catch(() => {});
+}
+
 /** What keeping a 2025-era session in step across replicas needs of its live state on this one. */
 export interface SyncedSession {
   id: string;
@@ -47,7 +53,8 @@ export class SessionSync {
           return undefined; // opened anew, then: a session of its own on this replica
         }
       },
-      opened: (upstream, upstreamSession) => this.recordUpstreamSession(id, upstream, upstreamSession),
+      opened: (upstream, upstreamSession, replacing) =>
+        this.recordUpstreamSession(id, upstream, upstreamSession, replacing),
     };
   }
 
@@ -56,22 +63,46 @@ export class SessionSync {
     session.binding.clientCapabilities ??= session.server.getClientCapabilities() as
       | Record<string, unknown>
       | undefined;
-    // What its upstream sessions' GET streams carry outside calls goes out on its own GET stream.
-    session.binding.notify ??= (method, params) =>
-      void session.server.notification({ method, params } as never).catch(() => {});
+    // What its upstream sessions' GET streams carry outside calls goes out on its own GET stream,
+    // which the client may hold on another replica: the replicas with a live copy try it too (a copy
+    // without the client's GET stream drops it).
+    session.binding.notify ??= (upstream, method, raw) => {
+      const params = this.fed.publicParams(upstream, method, raw);
+      deliver(session, method, params);
+      void this.bus.broadcast({ kind: SESSION_NOTE, session: session.id, method, params }).catch(() => {});
+    };
     return session.binding;
   }
 
-  private async recordUpstreamSession(id: string, upstream: string, upstreamSession: string): Promise<void> {
+  /** Delivers what another replica's upstream session carried for a session live here (see `bound`). */
+  listen(live: (id: string) => SyncedSession | undefined): void {
+    this.bus.onBroadcast((msg) => {
+      if (msg.kind !== SESSION_NOTE || typeof msg.session !== 'string' || typeof msg.method !== 'string')
+        return;
+      const session = live(msg.session);
+      if (session) deliver(session, msg.method, msg.params as Record<string, unknown> | undefined);
+    });
+  }
+
+  /** Stores a newly opened upstream session id; an id another replica stored first wins (returned). */
+  private async recordUpstreamSession(
+    id: string,
+    upstream: string,
+    upstreamSession: string,
+    replacing?: string,
+  ): Promise<string | undefined> {
     try {
       const record = await this.store.get(id);
-      if (!record) return;
+      if (!record) return undefined;
+      const first = record.upstreamSessions[upstream];
+      if (first && first !== replacing) return first;
       const upstreamSessions = { ...record.upstreamSessions, [upstream]: upstreamSession };
       await this.store.put({ ...record, upstreamSessions }, this.config.sessions.ttlSeconds);
     } catch (err) {
       // Another replica then opens a session of its own for this client: upstream state not shared.
       this.log.debug({ session: id, err: (err as Error).message }, 'recording an upstream session failed');
     }
+    return undefined;
   }
 
   /**
@@ -104,6 +135,7 @@ export class SessionSync {
     for (const uri of [...current]) {
       if (wanted.has(uri)) continue;
       current.delete(uri);
+      if (this.fed.subscribedInSession(uri)) continue;
       this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
         this.log.debug({ session: session.id, uri, err: err.message }, 'remote unsubscribe failed');
       });
@@ -122,6 +154,8 @@ export class SessionSync {
       uris.map(async (uri) => {
         if (subs.has(uri)) return;
         subs.add(uri);
+        // Kept by the client's own upstream session, which every replica shares: nothing to follow here.
+        if (this.fed.subscribedInSession(uri)) return;
         try {
           await this.fed.subscription('resources/subscribe', uri);
         } catch (err) {
@@ -141,6 +175,8 @@ export class SessionSync {
     const uris = session.down.subscriptions;
     if (!uris?.size) return;
     for (const uri of uris) {
+      // One kept by its own upstream session stays there: the session may go on on another replica.
+      if (this.fed.subscribedInSession(uri)) continue;
       this.fed.subscription('resources/unsubscribe', uri).catch((err: Error) => {
         this.log.debug({ session: session.id, uri, err: err.message }, 'unsubscribe on session end failed');
       });

@@ -46,6 +46,16 @@ export class CatalogChanges {
     }
   }
 
+  /**
+   * A list_changed from one client's own upstream session: the change may be that session's alone
+   * (server-everything's session resources), which no re-list of the shared catalog shows, so the
+   * clients are told as such.
+   */
+  sessionListChanged(method: string): void {
+    const kind = SESSION_LIST_CHANGED[method];
+    if (kind) this.emit({ kind });
+  }
+
   private emit(e: ChangeEvent): void {
     for (const l of this.listeners) {
       try {
@@ -78,6 +88,12 @@ export class CatalogChanges {
       this.emit({ kind: 'resources' });
   }
 }
+
+const SESSION_LIST_CHANGED: Record<string, 'tools' | 'prompts' | 'resources'> = {
+  'notifications/tools/list_changed': 'tools',
+  'notifications/prompts/list_changed': 'prompts',
+  'notifications/resources/list_changed': 'resources',
+};
 
 function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;

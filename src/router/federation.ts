@@ -13,19 +13,23 @@ import {
   HookPipeline,
   type McpCall,
 } from '../hooks/pipeline.ts';
+
 import type { Logger } from '../log.ts';
+import type { SessionStore } from '../session/session-store.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
+import { declaredParamHeaders, paramHeaderMismatch } from '../upstream/http/param-headers.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
 import { publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
+import { CallerBindings } from './caller-bindings.ts';
 import { CatalogChanges } from './catalog-changes.ts';
 import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
-import { upstreamParams } from './meta.ts';
-import { followResource, watchListenResources } from './resource-subscriptions.ts';
+import { LOG_LEVEL_META, upstreamParams } from './meta.ts';
+import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { VisibleLists } from './visible-lists.ts';
 
@@ -40,6 +44,8 @@ export class Federation {
   readonly catalog: Catalog;
   /** List versions, and the change events the downstream side listens to. */
   private readonly changes: CatalogChanges;
+  /** 2026-07-28 callers' own upstream sessions on 2025-era upstreams. */
+  readonly callers: CallerBindings;
   /** Span end, metrics and call observers (the audit log) of every finished call. */
   private readonly accounting: CallAccounting;
   private readonly visibleLists: VisibleLists | undefined;
@@ -60,6 +66,15 @@ export class Federation {
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
     this.changes = new CatalogChanges(this.catalog, log);
+    // A caller's own upstream session brings the updates its listens asked for, and list changes that
+    // may be its session's own (the shared catalog is re-listed as well). Nothing else: a log line
+    // outside any call has no request to belong to in 2026-07-28.
+    this.callers = new CallerBindings(log, (upstream, method, params) => {
+      const up = this.upstreams.find((u) => u.name === upstream);
+      if (!up) return;
+      if (method === 'notifications/resources/updated') this.changes.upstreamNotification(up, method, params);
+      else this.changes.sessionListChanged(method); // after the re-list (SessionInbox)
+    });
     this.accounting = new CallAccounting(this.catalog, metrics);
     this.tracing = Tracing.create(config.telemetry, log);
     this.visibleLists = access ? new VisibleLists(access) : undefined;
@@ -90,11 +105,17 @@ export class Federation {
     await Promise.all(this.upstreams.map((u) => u.start(waitMs)));
   }
 
+  /** 2026-07-28 callers' upstream session ids are shared by replicas through `store`. */
+  useStore(store: SessionStore): void {
+    this.callers.useStore(store);
+  }
+
   /** Input exchanges may span replicas: answers and resumed calls travel over `bus`. */
   connectReplicas(bus: ReplicaBus): void {
     this.bridge.close();
     this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
     for (const u of this.upstreams) u.connectReplicas(bus);
+    this.callers.connect(bus);
   }
 
   /** A downstream session ended: upstreams drop what they kept for it (per-session stdio children). */
@@ -208,9 +229,12 @@ export class Federation {
         this.assertions?.stamp(ctx, route.upstream.name);
         const up = route.upstream;
         const governed = call;
+        // A 2026-07-28 caller's own upstream session (DESIGN.md, "Upstream sessions"), one per caller.
+        if (!io.session && (up.era === 'legacy' || up.perSession))
+          io.session = this.callers.get(ctx.caller.id, io.clientCapabilities);
         result = await this.bridge.forward(
           up,
-          upstreamParams(call.params, ctx),
+          withSessionLogLevel(upstreamParams(call.params, ctx), up, io.session),
           call,
           ctx,
           io,
@@ -218,7 +242,7 @@ export class Federation {
           this.assertions
             ? () => {
                 this.assertions?.stamp(ctx, up.name);
-                return upstreamParams(governed.params, ctx);
+                return withSessionLogLevel(upstreamParams(governed.params, ctx), up, io.session);
               }
             : undefined,
         );
@@ -281,22 +305,68 @@ export class Federation {
     });
   }
 
-  /** resources/subscribe and unsubscribe of 2025-era clients (see resource-subscriptions.ts). */
-  subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string) {
-    return followResource(this.catalog, method, uri);
+  /**
+   * resources/subscribe and unsubscribe of 2025-era clients (see resource-subscriptions.ts); `session`
+   * is the client's own binding, where the upstream keeps per-client sessions.
+   */
+  subscription(
+    method: 'resources/subscribe' | 'resources/unsubscribe',
+    uri: string,
+    session?: SessionBinding,
+  ) {
+    return followResource(this.catalog, method, uri, session);
+  }
+
+  /**
+   * A 2026-07-28 tools/call's `Mcp-Param-*` headers against its arguments, as the tool's schema declares
+   * them (SEP-2243): what disagrees, or undefined. The proxy is the server its clients talk to, so it
+   * checks what the upstream would have, before any governance runs.
+   */
+  paramHeaderMismatch(
+    body: unknown,
+    headers: Record<string, string | string[] | undefined>,
+  ): string | undefined {
+    const msg = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+    if (msg?.method !== 'tools/call' || typeof msg.params?.name !== 'string') return undefined;
+    const route = this.catalog.resolveTool(msg.params.name);
+    const declared = declaredParamHeaders(route?.upstream.toolNamed(route.name)?.inputSchema);
+    return declared.length ? paramHeaderMismatch(declared, msg.params.arguments, headers) : undefined;
+  }
+
+  /** A notification's params with the upstream's own names made public (a resources/updated URI). */
+  publicParams(
+    upstream: string,
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ): Record<string, unknown> | undefined {
+    const up = this.upstreams.find((u) => u.name === upstream);
+    if (!up || method !== 'notifications/resources/updated' || typeof params?.uri !== 'string') return params;
+    return { ...params, uri: this.catalog.publicResourceUri(up, params.uri) };
+  }
+
+  /** Whether a session's subscription to `uri` lives in its own upstream session (see resource-subscriptions.ts). */
+  subscribedInSession(uri: string): boolean {
+    return heldInSession(this.catalog, uri);
   }
 
   /** The upstream watches behind a 2026-07-28 `subscriptions/listen` (see resource-subscriptions.ts). */
-  watchListen(body: unknown): (() => void) | undefined {
-    return watchListenResources(this.catalog, body, this.log);
+  watchListen(body: unknown, callerId: string): (() => void) | undefined {
+    // A listen may be a caller's first request: its capabilities open the caller's upstream sessions.
+    const meta = (body as { params?: { _meta?: Record<string, unknown> } })?.params?._meta;
+    const capabilities = meta?.['io.modelcontextprotocol/clientCapabilities'] as
+      | Record<string, unknown>
+      | undefined;
+    const binding = this.callers.get(callerId, capabilities);
+    return watchListenResources(this.catalog, body, this.log, { binding, bindings: this.callers });
   }
 
-  /** logging/setLevel fans out to every ready upstream that logs. */
   /**
    * logging/setLevel of a 2025-era session: sent in that session's own upstream sessions (where its
-   * calls run), or, without one, in the proxy's own.
+   * calls run), or, without one, in the proxy's own; 2026-07-28 upstreams have no setLevel and get the
+   * level in each of the session's calls instead (`_meta` logLevel, see `withSessionLogLevel`).
    */
   async setLogLevel(level: string, ctx: CallContext, session?: SessionBinding): Promise<void> {
+    if (session) session.logLevel = level;
     await Promise.allSettled(
       this.upstreams
         .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
@@ -313,4 +383,20 @@ export class Federation {
       this.log.warn({ err: err.message }, 'trace export failed at shutdown');
     });
   }
+}
+
+/**
+ * A 2025-era session's logging/setLevel, for a 2026-07-28 upstream: there the level is per request
+ * (`_meta` logLevel) and no level means no log notifications, so each call of the session carries it.
+ */
+function withSessionLogLevel(
+  params: Record<string, unknown>,
+  up: Upstream,
+  session: SessionBinding | undefined,
+): Record<string, unknown> {
+  const level = session?.logLevel;
+  if (!level || up.era !== 'modern') return params;
+  const meta = params._meta as Record<string, unknown>;
+  meta[LOG_LEVEL_META] ??= level;
+  return params;
 }

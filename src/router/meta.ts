@@ -3,7 +3,7 @@ import { HOPS_META_KEY, type HopContext, REQUEST_ID_META_KEY } from '../upstream
 
 const RESERVED_PREFIX = 'io.modelcontextprotocol/';
 /** The one envelope key that is the caller's wish for this call, not a fact of its hop: it travels on. */
-const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
+export const LOG_LEVEL_META = 'io.modelcontextprotocol/logLevel';
 
 /**
  * The params sent upstream: the downstream's own `_meta` envelope (protocol version, client info and

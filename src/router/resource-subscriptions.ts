@@ -1,6 +1,8 @@
 import type { Catalog, Route } from '../catalog/catalog.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
+import type { CallerBindings } from './caller-bindings.ts';
 
 /**
  * resources/subscribe and unsubscribe of 2025-era clients: the upstream that owns the URI follows it
@@ -12,13 +14,25 @@ export async function followResource(
   catalog: Catalog,
   method: 'resources/subscribe' | 'resources/unsubscribe',
   uri: string,
+  session?: SessionBinding,
 ): Promise<Record<string, never>> {
   const route = catalog.resolveResource(uri);
   if (!route) throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${uri}`, { uri });
+  // A stateful 2025-era HTTP upstream keeps the subscription in the client's own upstream session,
+  // as it would for that client directly; its updates come back on that session's GET stream.
+  if (session && route.upstream.subscribesPerClient) {
+    await route.upstream.request(method, { uri: route.name }, { session });
+    return {};
+  }
   await (method === 'resources/subscribe'
     ? route.upstream.watch(route.name)
     : route.upstream.unwatch(route.name));
   return {};
+}
+
+/** Whether a session's subscription to `uri` lives in its own upstream session (nothing shared to follow). */
+export function heldInSession(catalog: Catalog, uri: string): boolean {
+  return catalog.resolveResource(uri)?.upstream.subscribesPerClient === true;
 }
 
 /**
@@ -26,7 +40,13 @@ export async function followResource(
  * the upstreams follow its `resourceSubscriptions` until the returned release runs (when the stream
  * ends). Undefined for any other message. URIs no upstream owns are left to the SDK's filter.
  */
-export function watchListenResources(catalog: Catalog, body: unknown, log: Logger): (() => void) | undefined {
+export function watchListenResources(
+  catalog: Catalog,
+  body: unknown,
+  log: Logger,
+  /** The listening caller's own upstream sessions, for upstreams that keep subscriptions per client. */
+  caller?: { binding: SessionBinding; bindings: CallerBindings },
+): (() => void) | undefined {
   const msg = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };
   const uris =
     msg?.method === 'subscriptions/listen' ? msg.params?.notifications?.resourceSubscriptions : undefined;
@@ -36,11 +56,16 @@ export function watchListenResources(catalog: Catalog, body: unknown, log: Logge
     .filter((r): r is Route => r !== undefined);
   if (routes.length === 0) return undefined;
   const ignore = (err: Error) => log.debug({ err: err.message }, 'listen resource watch failed');
-  for (const r of routes) r.upstream.watch(r.name).catch(ignore);
+  const follow = (r: Route, on: boolean) => {
+    if (caller && r.upstream.subscribesPerClient)
+      return caller.bindings.follow(caller.binding, r.upstream, r.name, on);
+    return on ? r.upstream.watch(r.name) : r.upstream.unwatch(r.name);
+  };
+  for (const r of routes) follow(r, true).catch(ignore);
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    for (const r of routes) r.upstream.unwatch(r.name).catch(ignore);
+    for (const r of routes) follow(r, false).catch(ignore);
   };
 }

@@ -1,12 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import { correlationHeaderValues } from './correlation.ts';
+import { addParamHeaders, declaredParamHeaders } from './http/param-headers.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { rpcError, sessionHeaders, UpstreamHttpError, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
-import { toRpcError } from './session-inbox.ts';
+import { listChangedKinds, toRpcError } from './session-inbox.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
+import type { ListKind } from './upstream-lists.ts';
 import type { SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 const NAMED: Record<string, 'name' | 'uri'> = {
@@ -41,6 +44,10 @@ export interface LeanCallHost {
   /** Next request id on this upstream (shared with the SDK-path progress tokens). */
   nextId(): number;
   markDown(reason: string): void;
+  /** The upstream's own `inputSchema` of a tool it listed (its `x-mcp-header` declarations). */
+  toolSchema(name: string): unknown;
+  /** A list_changed came with a call: the shared catalog is re-listed (clients hear it from there). */
+  relist(kinds: ListKind[]): void;
   /** Per-client upstream sessions (2025-era upstreams). */
   readonly sessions?: UpstreamSessions;
   /**
@@ -63,6 +70,12 @@ export interface LeanCallHost {
  * downstream goes away. The SDK client still owns the connection (era, session id) this reads.
  */
 export class LeanCalls {
+  /**
+   * Replicas share per-client upstream sessions, and a server pairs answers with requests by id within
+   * a session: request ids carry this instance's random tag, so two replicas' calls never collide.
+   */
+  private readonly idTag = randomUUID().slice(0, 8);
+
   constructor(
     private readonly http: StreamableHttpClient,
     private readonly host: LeanCallHost,
@@ -88,6 +101,8 @@ export class LeanCalls {
         const name = String(params[key]);
         if (!PRINTABLE_ASCII.test(name)) return this.host.viaClient(client, method, params, opts);
         headers['mcp-name'] = name;
+        if (method === 'tools/call')
+          addParamHeaders(declaredParamHeaders(this.host.toolSchema(name)), params.arguments, headers);
       }
     } else {
       const sessionId = ownSessionId(client);
@@ -148,7 +163,7 @@ export class LeanCalls {
     headers: Record<string, string>,
     opts: LeanCallOptions,
   ): Promise<Record<string, unknown>> {
-    const id = this.host.nextId();
+    const id = `${this.idTag}.${this.host.nextId()}`;
     const token = opts.onprogress ? `mcp-fed-${id}` : undefined;
     if (token) meta.progressToken = token;
     if (opts.hop) correlationHeaderValues(opts.hop, headers);
@@ -168,6 +183,9 @@ export class LeanCalls {
             } = n.params as { progress: number; total?: number; message?: string };
             opts.onprogress?.({ progress, total, message: text });
           } else if (n.method && n.method !== 'notifications/progress') {
+            // The shared catalog is re-listed too (clients hear again once it has the change).
+            const changed = listChangedKinds(n.method);
+            if (changed) this.host.relist(changed);
             // Sent on this call's own stream, so it is about this call: back to its caller only, never
             // broadcast (a log line about one caller's call must not reach another caller's session).
             opts.onnotification?.(n.method, n.params);
@@ -183,7 +201,7 @@ export class LeanCalls {
     return reply.result ?? {};
   }
 
-  private cancelled(id: number, headers: Record<string, string>): void {
+  private cancelled(id: string, headers: Record<string, string>): void {
     void this.http
       .notify(
         {
@@ -269,6 +287,11 @@ export class LeanCalls {
       return new ProxyError('UPSTREAM_UNAVAILABLE', `upstream "${upstream}" is unavailable`, { upstream });
     }
     return toDownstreamError(upstream, err);
+  }
+
+  /** Whether calls with a binding run in per-client upstream sessions (a stateful 2025-era upstream). */
+  keepsClientSessions(client: Client): boolean {
+    return this.host.sessions !== undefined && client.getProtocolEra() === 'legacy' && !!ownSessionId(client);
   }
 
   /** The per-client upstream sessions of this upstream. */

@@ -5,6 +5,7 @@ import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { sessionHeaders, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
+import type { ListKind } from './upstream-lists.ts';
 import type { SessionBinding } from './upstream-sessions.ts';
 
 /** A call in flight in one client's upstream session: who to ask, who to tell. */
@@ -32,6 +33,7 @@ export class SessionInbox {
     private readonly upstream: string,
     private readonly timeoutMs: number,
     private readonly log: Logger,
+    private readonly onListChanged: (kinds: ListKind[]) => Promise<void> = async () => {},
   ) {}
 
   /** A call of session `key` is in flight; the returned function ends it. */
@@ -74,12 +76,28 @@ export class SessionInbox {
 
   private notification(binding: SessionBinding, msg: WireMessage): void {
     const method = String(msg.method);
+    // The shared catalog is re-listed first, then the client is told (the change may be its session's
+    // own: server-everything's session resources): told before, it would list what the proxy had yet
+    // to see, and a 2026-07-28 client would cache that.
+    const changed = listChangedKinds(method);
+    if (changed) {
+      void this.onListChanged(changed).then(() => this.deliver(binding, method, msg.params));
+      return;
+    }
+    this.deliver(binding, method, msg.params);
+  }
+
+  private deliver(
+    binding: SessionBinding,
+    method: string,
+    params: Record<string, unknown> | undefined,
+  ): void {
     if (binding.notify) {
-      binding.notify(method, msg.params);
+      binding.notify(this.upstream, method, params);
       return;
     }
     const listeners = [...(this.calls.get(binding.key) ?? [])].filter((c) => c.onnotification);
-    if (listeners.length === 1) listeners[0]!.onnotification!(method, msg.params);
+    if (listeners.length === 1) listeners[0]!.onnotification!(method, params);
     else
       this.log.debug(
         { upstream: this.upstream, method },
@@ -183,6 +201,16 @@ export class SessionInbox {
   }
 }
 
+/** The kinds a `notifications/…/list_changed` names (undefined for any other method). */
+export function listChangedKinds(method: string): ListKind[] | undefined {
+  return LIST_CHANGED[method];
+}
+
+const LIST_CHANGED: Record<string, ListKind[]> = {
+  'notifications/tools/list_changed': ['tools'],
+  'notifications/prompts/list_changed': ['prompts'],
+  'notifications/resources/list_changed': ['resources', 'resourceTemplates'],
+};
 const ASK = 'upstream-ask';
 const CLAIMED = 'upstream-ask-claimed';
 /** How long the stream's replica waits for another to claim a request (a bus round trip is milliseconds). */

@@ -4,6 +4,7 @@ import type { StandaloneStream } from './http/standalone-stream.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import type { WireMessage } from './http/wire.ts';
 import { SessionInbox } from './session-inbox.ts';
+import type { ListKind } from './upstream-lists.ts';
 
 /**
  * Whose upstream session a call uses on a 2025-era upstream (DESIGN.md, "Upstream sessions"): each
@@ -17,18 +18,40 @@ export interface SessionBinding {
   clientCapabilities?: Record<string, unknown>;
   /** The downstream session's upstream session ids, by upstream name (from its session record). */
   known?: Record<string, string>;
+  /** The level its logging/setLevel asked for (2026-07-28 upstreams get it in each call's `_meta`). */
+  logLevel?: string;
   /** Reads the id another replica may have stored since (before opening a new session). */
   lookup?(upstream: string): Promise<string | undefined>;
-  /** A new upstream session was opened for it: store the id with the downstream session. */
-  opened?(upstream: string, sessionId: string): Promise<void>;
-  /** Sends a notification to this client outside any call (what its upstream session's GET stream carried). */
-  notify?(method: string, params: Record<string, unknown> | undefined): void;
+  /**
+   * A new upstream session was opened for it: store the id with the downstream session. Resolves with
+   * another id when another replica stored one first (both opened at once): that one is used, so the
+   * client's calls and subscriptions meet in one upstream session. `replacing`: the stored id is one
+   * the upstream forgot (404), overwritten whatever it is.
+   */
+  opened?(upstream: string, sessionId: string, replacing?: string): Promise<string | undefined>;
+  /**
+   * Sends a notification to this client outside any call: what its session on `upstream` carried on
+   * its GET stream, with the upstream's own names (the binding maps them to public ones).
+   */
+  notify?(upstream: string, method: string, params: Record<string, unknown> | undefined): void;
 }
 
 /** The upstream answered `initialize` without `Mcp-Session-Id`: a stateless server, calls carry no id. */
 export const NO_SESSION = '';
 
 const MAX_SESSIONS = 10_000;
+/** How long a session's first call waits for its GET stream to open. */
+const STREAM_OPEN_WAIT_MS = 2_000;
+
+function settledWithin(stream: StandaloneStream, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    stream.settled,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 
 /**
@@ -55,8 +78,10 @@ export class UpstreamSessions {
     private readonly upstream: string,
     private readonly timeoutMs: number,
     log: Logger,
+    /** A client's upstream session said a list changed: the shared catalog is re-listed. */
+    onListChanged: (kinds: ListKind[]) => Promise<void> = async () => {},
   ) {
-    this.inbox = new SessionInbox(http, upstream, timeoutMs, log);
+    this.inbox = new SessionInbox(http, upstream, timeoutMs, log, onListChanged);
   }
 
   /**
@@ -145,13 +170,22 @@ export class UpstreamSessions {
     this.ids.set(binding.key, id);
     if (!sessionId) return id;
     if (binding.known) binding.known[this.upstream] = sessionId;
-    await binding.opened?.(this.upstream, sessionId);
-    this.streams.set(
-      binding.key,
-      this.http.openStream(session, {
-        onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
-      }),
-    );
+    let first = await binding.opened?.(this.upstream, sessionId);
+    if (first && this.gone.has(first)) first = await binding.opened?.(this.upstream, sessionId, first);
+    if (first && first !== sessionId) {
+      // Another replica's session won: end this one; that replica holds the winner's GET stream.
+      this.ids.set(binding.key, first);
+      if (binding.known) binding.known[this.upstream] = first;
+      void this.http.endSession(session, this.timeoutMs).catch(() => {});
+      return first;
+    }
+    const stream = this.http.openStream(session, {
+      onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
+    });
+    this.streams.set(binding.key, stream);
+    // The first call may ask on this stream at once, and a server drops what it sends while no GET
+    // stream is open: wait for the stream's first answer (bounded: a stalled GET delays no call long).
+    await settledWithin(stream, STREAM_OPEN_WAIT_MS);
     return id;
   }
 }

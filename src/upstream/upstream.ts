@@ -1,4 +1,4 @@
-import type { Client, ServerCapabilities } from '@modelcontextprotocol/client';
+import type { Client, ServerCapabilities, Tool } from '@modelcontextprotocol/client';
 import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -51,6 +51,8 @@ export interface UpstreamRequestOptions {
 
 /** Methods relayed over the lean HTTP client instead of the SDK client (see http/streamable-http-client.ts). */
 const FORWARDED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
+/** Session state a client's own upstream session takes (its calls' logs and updates follow it). */
+const SESSION_STATE = new Set(['logging/setLevel', 'resources/subscribe', 'resources/unsubscribe']);
 
 /**
  * One configured upstream: its SDK client connection, its last listed catalog, and the
@@ -75,6 +77,9 @@ export class Upstream {
   private readonly children: StdioChildren | undefined;
   private readonly backoff = new ReconnectBackoff();
   private refreshTimer?: NodeJS.Timeout;
+  private relisting?: Promise<void>;
+  private toolIndex?: { lists: UpstreamLists; byName: Map<string, Tool> };
+  private readonly relistWanted = new Set<ListKind>();
   private connecting?: Promise<void>;
   private firstAttempt: Promise<void>;
   private settleFirst!: () => void;
@@ -192,9 +197,13 @@ export class Upstream {
         this.lean = new LeanCalls(http, {
           name: this.name,
           timeoutMs: this.config.timeoutMs,
-          sessions: new UpstreamSessions(http, this.name, this.config.timeoutMs, this.log),
+          sessions: new UpstreamSessions(http, this.name, this.config.timeoutMs, this.log, (kinds) =>
+            this.relist(kinds),
+          ),
           nextId: () => ++this.nextId,
           markDown: (reason) => this.markDown(reason),
+          relist: (kinds) => void this.relist(kinds),
+          toolSchema: (name) => this.toolNamed(name)?.inputSchema,
           viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
           inOwnSession: (c, asker) => this.sdk.track(c, asker),
         });
@@ -228,8 +237,26 @@ export class Upstream {
     }
   }
 
-  /** Re-lists some kinds (after list_changed or periodically) and reports the change. */
-  async relist(kinds: ListKind[]): Promise<void> {
+  /**
+   * Re-lists some kinds (after list_changed or periodically) and reports the change. One re-list runs
+   * at a time and kinds asked for meanwhile are listed after it: two overlapping re-lists could
+   * finish out of order and leave the older list in place.
+   */
+  relist(kinds: ListKind[]): Promise<void> {
+    for (const kind of kinds) this.relistWanted.add(kind);
+    this.relisting ??= (async () => {
+      while (this.relistWanted.size > 0) {
+        const batch = [...this.relistWanted];
+        this.relistWanted.clear();
+        await this.relistNow(batch);
+      }
+    })().finally(() => {
+      this.relisting = undefined;
+    });
+    return this.relisting;
+  }
+
+  private async relistNow(kinds: ListKind[]): Promise<void> {
     const client = this.client;
     if (!client || this.state !== 'ready') return;
     const offered = new Set(offeredKinds(client.getServerCapabilities()));
@@ -241,6 +268,13 @@ export class Upstream {
       this.log.warn({ upstream: this.name, err: (err as Error).message }, 're-list failed');
       if (isConnectionFailure(err)) this.markDown('re-list failed');
     }
+  }
+
+  /** A tool of the last listing by its upstream name (an index rebuilt once per listing). */
+  toolNamed(name: string): Tool | undefined {
+    if (this.toolIndex?.lists !== this.lists)
+      this.toolIndex = { lists: this.lists, byName: new Map(this.lists.tools.map((t) => [t.name, t])) };
+    return this.toolIndex.byName.get(name);
   }
 
   /** Forwards one request; results are relayed unvalidated. Errors come back as ProxyError/UpstreamRpcError. */
@@ -258,8 +292,7 @@ export class Upstream {
         })
       );
     }
-    // A client's own upstream session also takes its log level (its calls' logs follow it).
-    const perClient = FORWARDED.has(method) || (opts.session !== undefined && method === 'logging/setLevel');
+    const perClient = FORWARDED.has(method) || (opts.session !== undefined && SESSION_STATE.has(method));
     if (this.lean && perClient) return this.lean.call(client, method, params ?? {}, opts);
     if (this.children && opts.session && perClient) {
       const child = await this.children.clientFor(opts.session).catch(() => {
@@ -291,6 +324,17 @@ export class Upstream {
     const sessions = this.lean?.sessions;
     if (!sessions || this.era !== 'legacy') return;
     await sessions.end(key, known, this.client?.getNegotiatedProtocolVersion() ?? '');
+  }
+
+  /**
+   * Whether a 2025-era client's resources/subscribe belongs in its own upstream session (a stateful
+   * Streamable HTTP upstream): the upstream then sends the updates there, on that session's GET stream,
+   * and may tie them to other state of that session (server-everything sends them only to a session
+   * that also switched them on). Elsewhere the proxy's own session follows the URI for everyone.
+   */
+  get subscribesPerClient(): boolean {
+    const client = this.client;
+    return client !== undefined && this.lean?.keepsClientSessions(client) === true;
   }
 
   /**

@@ -124,13 +124,21 @@ describe('unknown names and wrong shapes', () => {
   });
 
   it('names the unknown tool, prompt or resource in both eras', async () => {
-    for (const [, call] of eras) {
+    for (const [era, call] of eras) {
       const tool = await call('tools/call', { name: 'nope__x', arguments: {} });
       expectError(tool, 200, -32602, /unknown tool: nope__x/, 'UNKNOWN_TOOL');
       const prompt = await call('prompts/get', { name: 'nope__p' });
       expectError(prompt, 200, -32602, /unknown prompt: nope__p/, 'UNKNOWN_PROMPT');
       const resource = await call('resources/read', { uri: 'nope://x' });
-      expectError(resource, 200, -32002, /unknown resource: nope:\/\/x/, 'UNKNOWN_RESOURCE');
+      // 2026-07-28 answers an unknown resource with -32602 and data.uri (SEP-2164); 2025 used -32002.
+      expectError(
+        resource,
+        200,
+        era === 'modern' ? -32602 : -32002,
+        /unknown resource: nope:\/\/x/,
+        'UNKNOWN_RESOURCE',
+      );
+      expect(resource.json?.error?.data?.uri).toBe('nope://x');
     }
   });
 

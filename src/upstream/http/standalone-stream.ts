@@ -44,6 +44,15 @@ export class StandaloneStream {
   private req?: http.ClientRequest;
   private timer?: NodeJS.Timeout;
   private readonly seen = new Set<string>();
+  private settle!: () => void;
+  /**
+   * Resolves once the first attempt is decided (open, refused, or failed). A server drops what it
+   * sends on a GET stream nobody holds (the SDK's transports do), so a session's first call waits
+   * for this: its input requests must find the stream open.
+   */
+  readonly settled = new Promise<void>((resolve) => {
+    this.settle = resolve;
+  });
 
   constructor(
     private readonly link: StreamLink,
@@ -55,6 +64,7 @@ export class StandaloneStream {
   }
 
   close(): void {
+    this.settle();
     this.setState('closed');
     clearTimeout(this.timer);
     this.req?.destroy();
@@ -88,6 +98,8 @@ export class StandaloneStream {
 
   private onResponse(res: http.IncomingMessage, headers: Record<string, string>): void {
     const status = res.statusCode ?? 0;
+    // A 401 about to be retried at once is not yet an answer.
+    if (!(status === 401 && !this.retriedAuth)) this.settle();
     const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
     if (status !== 200 || !sse) res.resume();
     if (status === 405) {
@@ -152,6 +164,7 @@ export class StandaloneStream {
   }
 
   private retry(ms: number): void {
+    if (ms > 0) this.settle();
     if (this.state === 'closed') return;
     if (this.state === 'open') this.setState('connecting');
     clearTimeout(this.timer);
