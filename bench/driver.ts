@@ -16,6 +16,12 @@ export interface Target {
   tool: string;
   /** Sent with every request (credentials for a proxy with inbound auth). */
   headers?: Record<string, string>;
+  /**
+   * A 2025-era stateless server (SDK v1 `sessionIdGenerator: undefined`): its `initialize` answer
+   * carries no `Mcp-Session-Id`, so legacy calls go without one. Without this flag a missing session
+   * id is an error.
+   */
+  sessionless?: boolean;
 }
 
 export interface PhaseResult {
@@ -116,10 +122,12 @@ export class Client {
         'mcp-name': this.target.tool,
       };
     }
-    return { 'mcp-protocol-version': LEGACY_VERSION, 'mcp-session-id': this.sessions[slot] ?? '' };
+    const session = this.sessions[slot];
+    if (session === undefined && this.target.sessionless) return { 'mcp-protocol-version': LEGACY_VERSION };
+    return { 'mcp-protocol-version': LEGACY_VERSION, 'mcp-session-id': session ?? '' };
   }
 
-  private async initialize(): Promise<string> {
+  private async initialize(): Promise<string | undefined> {
     const init = {
       jsonrpc: '2.0',
       id: 0,
@@ -127,13 +135,21 @@ export class Client {
       params: { protocolVersion: LEGACY_VERSION, capabilities: {}, clientInfo: CLIENT_INFO },
     };
     const reply = await this.send('POST', JSON.stringify(init), {}, 0);
-    const session = reply.headers['mcp-session-id'];
-    if (reply.status !== 200 || typeof session !== 'string' || !isResult(reply.message, 0)) {
+    const header = reply.headers['mcp-session-id'];
+    const session = typeof header === 'string' ? header : undefined;
+    if (
+      reply.status !== 200 ||
+      (session === undefined && !this.target.sessionless) ||
+      !isResult(reply.message, 0)
+    ) {
       throw new Error(
         `initialize failed at ${this.target.url}: HTTP ${reply.status} ${describe(reply.message)}`,
       );
     }
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': LEGACY_VERSION };
+    const headers = {
+      ...(session !== undefined && { 'mcp-session-id': session }),
+      'mcp-protocol-version': LEGACY_VERSION,
+    };
     const ack = await this.send('POST', '{"jsonrpc":"2.0","method":"notifications/initialized"}', headers);
     if (ack.status !== 202 && ack.status !== 200)
       throw new Error(`initialized notification: HTTP ${ack.status}`);

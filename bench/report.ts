@@ -8,6 +8,7 @@ import type { AuthKind } from './auth-rows.ts';
 import type { Era } from './driver.ts';
 import type { PeerName } from './peer-rows.ts';
 import type { Governance } from './proxy-config.ts';
+import type { UpstreamShape } from './upstream-shape-rows.ts';
 
 export interface Round {
   latenciesMs: number[];
@@ -38,6 +39,8 @@ export interface RowKey {
   hops?: 2;
   /** Peer rows only: mcp-fed and this npm proxy, each fronting the same stdio upstream (bench/peer-rows.ts). */
   peer?: PeerName;
+  /** Upstream-shape rows only: an SDK v1 server, stateless or with an event store (bench/upstream-shape-rows.ts). */
+  upstream?: UpstreamShape;
 }
 
 export type Verdict = 'PASS' | 'MISS' | null;
@@ -99,6 +102,11 @@ export interface Row extends RowKey {
   stdio_child_cpu_us_per_call?: { fed: number; peer: number } | null;
   /** Peer rows: mcp-fed ÷ peer, same rounds (below 1 = mcp-fed is faster / cheaper, above 1 for rps). */
   ratio_vs_peer?: { p50: number; p99: number; added_p50: number; cpu: number; rps: number } | null;
+  /** Upstream-shape rows: whether the upstream keeps sessions, and how it answers a POST. */
+  upstream_mode?: 'stateless' | 'stateful';
+  upstream_responses?: 'json' | 'sse';
+  /** Upstream-shape rows: the era of the `direct` and `floor` clients (a v1 server speaks only 2025-11-25). */
+  direct_era?: Era;
 }
 
 /**
@@ -116,6 +124,7 @@ export function targets(key: RowKey) {
     return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none, secondHopRatio: 1.1 };
   // Peer rows compare two proxies; no target is stated for the ratio (issue 7): information.
   if (key.peer) return { addedP50: null, cpu: null, throughput: null, authAddedP50: null, ...none };
+  // Upstream-shape rows (issue 10) fall through: the proxy as such, in front of another kind of upstream.
   return {
     addedP50: key.governance === 'on' ? 2 : 1.3,
     cpu: key.governance === 'off' ? 1.5 : null,
@@ -132,6 +141,7 @@ export function rowName(key: RowKey): string {
   if (key.store) return `${name} store-${key.store}`;
   if (key.hops) return `${name} chain-${key.hops}hop`;
   if (key.peer) return `${name} stdio peer-${key.peer}`;
+  if (key.upstream) return `${name} upstream-${key.upstream}`;
   return name;
 }
 
@@ -402,19 +412,24 @@ function ratioCell(
 
 /**
  * Markdown tables, so the README's "Results" section is a paste of real output: the proxy rows,
- * then the auth rows (their own columns) when there are any.
+ * then the auth, Redis, chain, upstream-shape and peer rows when there are any.
  */
 export function table(rows: Row[]): string {
-  const plain = rows.filter((r) => !r.auth && !r.store && !r.hops && !r.peer);
+  const plain = rows.filter((r) => !r.auth && !r.store && !r.hops && !r.peer && !r.upstream);
   const auth = rows.filter((r) => r.auth);
   const store = rows.filter((r) => r.store);
   const chain = rows.filter((r) => r.hops);
   const peer = rows.filter((r) => r.peer);
+  const shaped = rows.filter((r) => r.upstream);
   return [
     plain.length > 0 ? proxyTable(plain) : '',
     auth.length > 0 ? authTable(auth) : '',
     store.length > 0 ? storeTable(store) : '',
     chain.length > 0 ? chainTable(chain) : '',
+    // The proxy rows' columns; direct and floor are 2025-era calls (all a v1 server speaks).
+    shaped.length > 0
+      ? proxyTable(shaped, ['upstream row', 'direct (2025) p50/p99 ms', 'floor (2025) p50/p99 ms'])
+      : '',
     peer.length > 0 ? peerTable(peer) : '',
   ]
     .filter((t) => t !== '')
@@ -522,11 +537,9 @@ function peerTable(rows: Row[]): string {
   });
 }
 
-function proxyTable(rows: Row[]): string {
+function proxyTable(rows: Row[], lead = ['row', 'direct p50/p99 ms', 'floor p50/p99 ms']): string {
   const head = [
-    'row',
-    'direct p50/p99 ms',
-    'floor p50/p99 ms',
+    ...lead,
     'proxied p50/p99 ms',
     'added p50 ms proxy / floor',
     'added ratio',

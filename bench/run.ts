@@ -4,6 +4,8 @@
  * the auth rows (bench/auth-rows.ts): the same proxy signing for a SigV4 or OAuth upstream, against
  * the same proxy without auth to the same server without the check, interleaved in the same rounds.
  * Then the Redis-store rows and the two-hop chain row (bench/store-chain-rows.ts), measured the same way.
+ * Then the upstream-shape rows (bench/upstream-shape-rows.ts): an SDK v1 server stateless, and with an
+ * event store (SSE answers), each with its own floor and proxy.
  * Then the peer rows (bench/peer-rows.ts): mcp-fed and the npm `mcp-proxy`, each fronting the same stdio
  * server, in the same rounds (`--filter peer` runs only those).
  *
@@ -40,6 +42,7 @@ import {
   table,
 } from './report.ts';
 import { type RedisServer, redisVariant, startRedis, writeEdgeConfig } from './store-chain-rows.ts';
+import { measureUpstreamShapeRows } from './upstream-shape-rows.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -101,6 +104,19 @@ async function main(): Promise<number> {
   for (const kind of AUTH_KINDS) rows.push(...(await measureAuthRows(kind)));
   rows.push(...(await measureStoreRows()));
   rows.push(...(await measureChainRows()));
+  rows.push(
+    ...(await measureUpstreamShapeRows({
+      tmp,
+      concurrency: CONCURRENCY,
+      payloads: PAYLOADS,
+      warmup: authWarmup,
+      filter: filtered,
+      spawnChild,
+      measureRounds,
+      warm,
+      log,
+    })),
+  );
   rows.push(...(await measurePeerRows()));
 
   const results = {
@@ -262,19 +278,21 @@ async function measureRow(
 /**
  * Warm-up per target, then `rounds` rounds in which every target runs one measured phase in the
  * order `order(round)`. `pids[kind].hop` is the process whose CPU the phase is charged to (the
- * floor or a proxy), `pids[kind].upstream` the upstream it reaches (auth rows).
+ * floor or a proxy), `pids[kind].upstream` the upstream it reaches (auth rows). `eras[kind]`
+ * overrides the row's era for that target's client (upstream-shape rows: a 2025-only upstream).
  */
 async function measureRounds<K extends string>(
   key: RowKey,
   targets: Record<K, Target>,
   order: (round: number) => K[],
   pids: Partial<Record<K, { hop: number; upstream?: number }>>,
+  eras: Partial<Record<K, Era>> = {},
 ): Promise<Record<K, Round[]>> {
   // Governance-on rows carry five PII values, so tokenization has work to do (issue 5, Performance).
   const text = payload(key.payload_bytes, key.governance === 'on');
   const kinds = Object.keys(targets) as K[];
   const clients = Object.fromEntries(
-    kinds.map((k) => [k, new Client(targets[k], key.era, key.concurrency)]),
+    kinds.map((k) => [k, new Client(targets[k], eras[k] ?? key.era, key.concurrency)]),
   ) as Record<K, Client>;
   const measuredRounds = Object.fromEntries(kinds.map((k) => [k, []])) as unknown as Record<K, Round[]>;
   const cpu = (pid: number | undefined) => (pid === undefined ? 0 : cpuMicros(pid));
@@ -300,8 +318,10 @@ async function measureRounds<K extends string>(
               ? ' chain'
               : key.peer
                 ? ' peer'
-                : '';
-        const where = `${kind} ${key.era}${extra}`;
+                : key.upstream
+                  ? ` upstream-${key.upstream}`
+                  : '';
+        const where = `${kind} ${clients[kind].era}${extra}`;
         if (phase.firstError) firstErrors.set(where, phase.firstError);
       }
     }

@@ -21,6 +21,7 @@ import type { SessionStore } from './session/session-store.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
 import { MemoryReplicaBus, RedisReplicaBus, type ReplicaBus } from './store/replica-bus.ts';
+import { MemoryStreamLeases, RedisStreamLeases } from './store/stream-leases.ts';
 import { Metrics } from './telemetry/metrics.ts';
 
 export interface App {
@@ -63,7 +64,13 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   const governance = await buildGovernance(config, { metrics, log, redis });
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
   for (const observer of governance.observers) federation.observe(observer);
-  federation.connectReplicas(bus);
+  // Per-client upstream sessions are shared: one replica at a time holds each one's GET stream.
+  federation.connectReplicas(
+    bus,
+    redis && config.store.kind === 'redis'
+      ? new RedisStreamLeases(redis, config.store.keyPrefix)
+      : new MemoryStreamLeases(),
+  );
   federation.useStore(store);
   const endpoint = new McpEndpoint(federation, store, config, log, bus);
   const auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);

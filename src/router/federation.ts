@@ -17,6 +17,7 @@ import {
 import type { Logger } from '../log.ts';
 import type { SessionStore } from '../session/session-store.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
+import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { declaredParamHeaders, paramHeaderMismatch } from '../upstream/http/param-headers.ts';
@@ -111,10 +112,10 @@ export class Federation {
   }
 
   /** Input exchanges may span replicas: answers and resumed calls travel over `bus`. */
-  connectReplicas(bus: ReplicaBus): void {
+  connectReplicas(bus: ReplicaBus, leases: StreamLeases = new MemoryStreamLeases()): void {
     this.bridge.close();
     this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
-    for (const u of this.upstreams) u.connectReplicas(bus);
+    for (const u of this.upstreams) u.connectReplicas(bus, leases);
     this.callers.connect(bus);
   }
 

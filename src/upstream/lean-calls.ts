@@ -144,7 +144,11 @@ export class LeanCalls {
         sessionId = await sessions.idFor(binding, version, { 'mcp-protocol-version': version });
         const meta = { ...(params._meta as Record<string, unknown> | undefined) };
         const headers: Record<string, string> = { 'mcp-protocol-version': version };
-        if (sessionId) headers['mcp-session-id'] = sessionId;
+        if (sessionId) {
+          headers['mcp-session-id'] = sessionId;
+          const holding = sessions.keepStream(binding, headers);
+          if (holding) await holding;
+        }
         return await this.send(method, params, meta, headers, opts);
       } catch (err) {
         const gone = err instanceof UpstreamHttpError && err.status === 404 && sessionId !== '';
@@ -299,8 +303,8 @@ export class LeanCalls {
     return this.host.sessions;
   }
 
-  close(): void {
-    this.host.sessions?.close();
+  async close(): Promise<void> {
+    await this.host.sessions?.close();
     this.http.close();
   }
 }

@@ -1,9 +1,10 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
-import type { StandaloneStream } from './http/standalone-stream.ts';
+import type { ReplicaBus } from '../store/replica-bus.ts';
+import type { StreamLeases } from '../store/stream-leases.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
-import type { WireMessage } from './http/wire.ts';
 import { SessionInbox } from './session-inbox.ts';
+import { SessionStreams } from './session-streams.ts';
 import type { ListKind } from './upstream-lists.ts';
 
 /**
@@ -40,18 +41,6 @@ export interface SessionBinding {
 export const NO_SESSION = '';
 
 const MAX_SESSIONS = 10_000;
-/** How long a session's first call waits for its GET stream to open. */
-const STREAM_OPEN_WAIT_MS = 2_000;
-
-function settledWithin(stream: StandaloneStream, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    stream.settled,
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
 const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 
 /**
@@ -64,12 +53,12 @@ const CLIENT_INFO = { name: 'mcp-fed', version: '0.1.0' };
 export class UpstreamSessions {
   private readonly ids = new LRUCache<string, string>({
     max: MAX_SESSIONS,
-    dispose: (_id, key) => this.dropStream(key),
+    dispose: (_id, key) => this.streams.drop(key),
   });
   private readonly opening = new Map<string, Promise<string>>();
   /** Ids the upstream answered 404 for: a record still holding one is stale. */
   private readonly gone = new LRUCache<string, true>({ max: 1_000 });
-  private readonly streams = new Map<string, StandaloneStream>();
+  private readonly streams: SessionStreams;
   readonly inbox: SessionInbox;
   private nextId = 0;
 
@@ -82,6 +71,21 @@ export class UpstreamSessions {
     onListChanged: (kinds: ListKind[]) => Promise<void> = async () => {},
   ) {
     this.inbox = new SessionInbox(http, upstream, timeoutMs, log, onListChanged);
+    this.streams = new SessionStreams(http, upstream, this.inbox, log);
+  }
+
+  /** Replicas share the GET streams' leases and find each other's calls over the bus. */
+  connect(bus: ReplicaBus, leases: StreamLeases): void {
+    this.inbox.connect(bus);
+    this.streams.connect(leases, bus.replicaId);
+  }
+
+  /**
+   * Before a call in session `sessionId`: someone must hold its GET stream (its holder may have died).
+   * A promise only when this replica looked (rarely: see SessionStreams.keep), else undefined.
+   */
+  keepStream(binding: SessionBinding, headers: Record<string, string>): Promise<void> | undefined {
+    return this.streams.keep(binding, headers);
   }
 
   /**
@@ -106,7 +110,7 @@ export class UpstreamSessions {
   async end(key: string, known: Record<string, string> | undefined, protocolVersion: string): Promise<void> {
     const id = known?.[this.upstream] ?? this.ids.get(key);
     this.ids.delete(key);
-    this.dropStream(key);
+    this.streams.drop(key);
     if (!id) return;
     await this.http
       .endSession({ 'mcp-protocol-version': protocolVersion, 'mcp-session-id': id }, this.timeoutMs)
@@ -118,17 +122,14 @@ export class UpstreamSessions {
   /** The upstream no longer knows `id` (404): the next call opens a new session. */
   forget(binding: SessionBinding, id: string): void {
     this.gone.set(id, true);
+    this.streams.drop(binding.key);
     if (this.ids.get(binding.key) === id) this.ids.delete(binding.key);
     if (binding.known?.[this.upstream] === id) delete binding.known[this.upstream];
   }
 
-  close(): void {
-    for (const key of [...this.streams.keys()]) this.dropStream(key);
-  }
-
-  private dropStream(key: string): void {
-    this.streams.get(key)?.close();
-    this.streams.delete(key);
+  /** Shutting down: streams close and their leases go to whoever calls next. */
+  close(): Promise<void> {
+    return this.streams.close();
   }
 
   private async open(
@@ -179,13 +180,8 @@ export class UpstreamSessions {
       void this.http.endSession(session, this.timeoutMs).catch(() => {});
       return first;
     }
-    const stream = this.http.openStream(session, {
-      onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
-    });
-    this.streams.set(binding.key, stream);
-    // The first call may ask on this stream at once, and a server drops what it sends while no GET
-    // stream is open: wait for the stream's first answer (bounded: a stalled GET delays no call long).
-    await settledWithin(stream, STREAM_OPEN_WAIT_MS);
+    // The replica that opened the session holds its GET stream (its first call may ask there at once).
+    await this.streams.keep(binding, session);
     return id;
   }
 }

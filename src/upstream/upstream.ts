@@ -3,6 +3,7 @@ import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
+import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
 import { findAuthFailure } from './auth/errors.ts';
 import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import type { HopContext } from './correlation.ts';
@@ -86,6 +87,7 @@ export class Upstream {
   /** Resource URIs downstream clients subscribed to, kept subscribed upstream across reconnects. */
   private readonly watches: ResourceWatch;
   private bus?: ReplicaBus;
+  private leases: StreamLeases = new MemoryStreamLeases();
 
   constructor(
     readonly config: UpstreamConfig,
@@ -207,7 +209,7 @@ export class Upstream {
           viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
           inOwnSession: (c, asker) => this.sdk.track(c, asker),
         });
-        if (this.bus) this.lean.sessions?.inbox.connect(this.bus);
+        if (this.bus) this.lean.sessions?.connect(this.bus, this.leases);
       }
       this.lists = await fetchLists(
         client,
@@ -310,9 +312,10 @@ export class Upstream {
   }
 
   /** Requests on per-client GET streams find their call on another replica over `bus`. */
-  connectReplicas(bus: ReplicaBus): void {
+  connectReplicas(bus: ReplicaBus, leases: StreamLeases): void {
     this.bus = bus;
-    this.lean?.sessions?.inbox.connect(bus);
+    this.leases = leases;
+    this.lean?.sessions?.connect(bus, leases);
   }
 
   /** A downstream session (or caller binding) ended: what this upstream kept for it goes. */
@@ -384,7 +387,7 @@ export class Upstream {
     this.state = 'closed';
     this.backoff.cancel();
     clearInterval(this.refreshTimer);
-    this.lean?.close();
+    await this.lean?.close();
     this.children?.close();
     this.watches.detach();
     const client = this.client;

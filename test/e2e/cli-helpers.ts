@@ -8,8 +8,6 @@ import { REPO_ROOT } from '../helpers/spawn-server.ts';
 
 export { freePort } from '../../scripts/lib/free-port.ts';
 
-import { freePort } from '../../scripts/lib/free-port.ts';
-
 /** `node bin/mcp-fed.js`, run from the repo root like a user would. */
 export const CLI = [process.execPath, 'bin/mcp-fed.js'];
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { freePort } from '../../scripts/lib/free-port.ts';
 
 export interface TestRedis {

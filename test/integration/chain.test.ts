@@ -5,7 +5,6 @@
  * HOP_LIMIT for calls and lists and whose catalogs converge instead of growing forever.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
