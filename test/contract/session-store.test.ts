@@ -2,19 +2,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemorySessionStore } from '../../src/session/memory-session-store.ts';
 import { RedisSessionStore } from '../../src/session/redis-session-store.ts';
-import { createRedisClient } from '../../src/store/redis-client.ts';
-import { privateRedis, type TestRedis } from '../helpers/redis.ts';
+import { privateRedis, readyRedisClient, type TestRedis } from '../helpers/redis.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 
 const prefix = `test-sessions-${process.pid}-${Date.now()}:`;
 
-/** The production client (no offline queue): it must be connected before the first command. */
-async function clientFor(url: string): Promise<Redis> {
-  const client = createRedisClient({ kind: 'redis', url, keyPrefix: prefix });
-  client.on('error', () => {});
-  if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
-  return client;
-}
+const clientFor = (url: string) => readyRedisClient(url, prefix);
 
 sessionStoreContract('memory', async () => {
   const store = new MemorySessionStore();

@@ -1,17 +1,10 @@
-import type { Redis } from 'ioredis';
-import { createRedisClient } from '../../src/store/redis-client.ts';
 import { MemoryStreamLeases, RedisStreamLeases } from '../../src/store/stream-leases.ts';
-import { privateRedis } from '../helpers/redis.ts';
+import { privateRedis, readyRedisClient } from '../helpers/redis.ts';
 import { streamLeasesContract } from './stream-leases.contract.ts';
 
 const prefix = `test-leases-${process.pid}-${Date.now()}:`;
 
-async function clientFor(url: string): Promise<Redis> {
-  const client = createRedisClient({ kind: 'redis', url, keyPrefix: prefix });
-  client.on('error', () => {});
-  if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
-  return client;
-}
+const clientFor = (url: string) => readyRedisClient(url, prefix);
 
 streamLeasesContract('memory', async () => {
   const leases = new MemoryStreamLeases();

@@ -5,9 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
-import { createRedisClient } from '../../src/store/redis-client.ts';
 import { RedisVault } from '../../src/store/redis-vault.ts';
-import { privateRedis, type TestRedis } from '../helpers/redis.ts';
+import { privateRedis, readyRedisClient, type TestRedis } from '../helpers/redis.ts';
 import { CONTRACT_SECRET, type VaultHarness, vaultContract } from './vault.contract.ts';
 
 const run = promisify(execFile);
@@ -46,13 +45,7 @@ vaultContract('memory', async () => {
 
 let redis: TestRedis;
 const prefix = `test-vault-${process.pid}-${Date.now()}:`;
-/** The production client (no offline queue): it must be connected before the first command. */
-async function clientFor(url: string): Promise<Redis> {
-  const client = createRedisClient({ kind: 'redis', url, keyPrefix: prefix });
-  client.on('error', () => {});
-  if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
-  return client;
-}
+const clientFor = (url: string) => readyRedisClient(url, prefix);
 const cli = async (url: string, ...args: string[]) => (await run('redis-cli', ['-u', url, ...args])).stdout;
 
 vaultContract('redis', async () => {

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Socket } from 'node:net';
+import type { Redis } from 'ioredis';
 import { freePort } from '../../scripts/lib/free-port.ts';
+import { createRedisClient } from '../../src/store/redis-client.ts';
 
 export interface TestRedis {
   url: string;
@@ -83,4 +85,12 @@ function ping(port: number): Promise<boolean> {
       resolve(d.toString().startsWith('+PONG'));
     });
   });
+}
+
+/** The production client (no offline queue) for `url`, connected: it must be before the first command. */
+export async function readyRedisClient(url: string, keyPrefix: string): Promise<Redis> {
+  const client = createRedisClient({ kind: 'redis', url, keyPrefix });
+  client.on('error', () => {});
+  if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
+  return client;
 }

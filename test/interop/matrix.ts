@@ -1,7 +1,8 @@
 /**
  * The interop matrix's rows: each kind of upstream, how to start it, which client eras can talk to
  * it directly, which features it has (what the direct run showed it can do; see MATRIX.md) and
- * whether it is stateful (then it also runs behind two proxy replicas on one Redis).
+ * whether it also runs behind two proxy replicas on one Redis (every Streamable HTTP row: stateful
+ * ones share per-client upstream sessions between replicas, stateless ones must simply not need any).
  */
 
 import { type Dialect, FEATURES, type Feature } from './checks.ts';
@@ -18,7 +19,8 @@ export interface Row {
   features: readonly Feature[];
   /** Where a direct client of one era gets less than `features` (the server cannot do more for it). */
   direct?: Partial<Record<Era, readonly Feature[]>>;
-  stateful: boolean;
+  /** Also through two replicas sharing Redis, the client alternating between them request by request. */
+  replicated: boolean;
 }
 
 const ALL = FEATURES;
@@ -103,7 +105,7 @@ export const ROWS: Row[] = [
     directEras: legacyOnly,
     // JSON responses carry no progress; stateless: no stream for notifications or input requests.
     features: without('progress', 'subscribe', 'elicit', 'sample', 'listChanged'),
-    stateful: false,
+    replicated: true,
   },
   {
     id: 'sdk-v1 stateless+SSE',
@@ -112,7 +114,7 @@ export const ROWS: Row[] = [
     directEras: legacyOnly,
     // Stateless: nothing outlives a request, so no notifications and no answer reaches the asking instance.
     features: without('subscribe', 'elicit', 'sample', 'listChanged'),
-    stateful: false,
+    replicated: true,
   },
   {
     id: 'sdk-v1 stateful+JSON',
@@ -121,7 +123,7 @@ export const ROWS: Row[] = [
     directEras: legacyOnly,
     // JSON responses: no progress and no server requests on the call (the GET stream still works).
     features: without('progress', 'elicit', 'sample'),
-    stateful: true,
+    replicated: true,
   },
   {
     id: 'sdk-v1 stateful+SSE+event store',
@@ -129,7 +131,7 @@ export const ROWS: Row[] = [
     dialect: FIXTURE,
     directEras: legacyOnly,
     features: ALL,
-    stateful: true,
+    replicated: true,
   },
   {
     id: 'sdk-v1 closes stream mid-call (resumed)',
@@ -137,7 +139,7 @@ export const ROWS: Row[] = [
     dialect: FIXTURE,
     directEras: legacyOnly,
     features: ALL,
-    stateful: true,
+    replicated: true,
   },
   {
     id: 'sdk-v1 asks on the standalone stream',
@@ -145,7 +147,7 @@ export const ROWS: Row[] = [
     dialect: FIXTURE,
     directEras: legacyOnly,
     features: ALL,
-    stateful: true,
+    replicated: true,
   },
   {
     id: 'server-everything stdio',
@@ -153,7 +155,7 @@ export const ROWS: Row[] = [
     dialect: EVERYTHING,
     directEras: legacyOnly,
     features: ALL,
-    stateful: false,
+    replicated: false,
   },
   {
     id: 'server-everything SSE',
@@ -161,7 +163,7 @@ export const ROWS: Row[] = [
     dialect: EVERYTHING,
     directEras: legacyOnly,
     features: ALL,
-    stateful: false,
+    replicated: false,
   },
   {
     id: 'server-everything Streamable HTTP',
@@ -169,7 +171,7 @@ export const ROWS: Row[] = [
     dialect: EVERYTHING,
     directEras: legacyOnly,
     features: ALL,
-    stateful: true,
+    replicated: true,
   },
   {
     id: 'sdk-v2 2026-07-28',
@@ -177,7 +179,7 @@ export const ROWS: Row[] = [
     dialect: FIXTURE,
     directEras: ['modern'],
     features: ALL,
-    stateful: false,
+    replicated: true,
   },
   {
     id: 'sdk-v2 legacy stateless',
@@ -188,7 +190,7 @@ export const ROWS: Row[] = [
     // input requests; through the proxy (which speaks 2026-07-28 to it) both eras should get everything.
     features: ALL,
     direct: { legacy: without('subscribe', 'elicit', 'sample', 'listChanged') },
-    stateful: false,
+    replicated: true,
   },
   {
     id: 'AgentCore Runtime shape',
@@ -197,7 +199,7 @@ export const ROWS: Row[] = [
     directEras: legacyOnly,
     // A stateless server behind a session-stamping front: as stateless+SSE.
     features: without('subscribe', 'elicit', 'sample', 'listChanged'),
-    stateful: false,
+    replicated: true,
   },
 ];
 

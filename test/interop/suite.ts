@@ -1,7 +1,7 @@
 /**
  * Registers one matrix row as vitest tests: for each client era, every feature of the row checked
  * directly (where that era's client can reach the upstream), through one proxy with the upstream
- * as its only upstream (prefix ""), and, for stateful rows, through two proxy replicas sharing a
+ * as its only upstream (prefix ""), and, for Streamable HTTP rows, through two proxy replicas sharing a
  * Redis with the client alternating between them. One fresh client per check;
  * the checks of a row run concurrently, except the dialect's `alone` ones, which run one at a time last.
  */
@@ -26,7 +26,7 @@ vi.setConfig({ maxConcurrency: 200 });
 
 type Target = 'direct' | 'proxy' | 'proxy x2';
 
-/** A Redis shared by the stateful rows of one file, started on first use. */
+/** A Redis shared by the replicated rows of one file, started on first use. */
 export function sharedRedis(): { get(): Promise<TestRedis>; stop(): Promise<void> } {
   let redis: Promise<TestRedis> | undefined;
   return {
@@ -66,7 +66,7 @@ export function describeRow(row: Row, redis: () => Promise<TestRedis>): void {
       upstream = await row.start();
       endpoints.set('direct', Promise.resolve(upstream.direct));
       endpoints.set('proxy', proxies(1));
-      if (row.stateful) endpoints.set('proxy x2', proxies(2));
+      if (row.replicated) endpoints.set('proxy x2', proxies(2));
       // A proxy that fails to start fails its own checks, not the direct ones.
       for (const e of endpoints.values()) e.catch(() => {});
       await Promise.allSettled(endpoints.values());
@@ -77,7 +77,7 @@ export function describeRow(row: Row, redis: () => Promise<TestRedis>): void {
       await upstream?.stop();
     });
 
-    const targets: Target[] = ['direct', 'proxy', ...(row.stateful ? (['proxy x2'] as const) : [])];
+    const targets: Target[] = ['direct', 'proxy', ...(row.replicated ? (['proxy x2'] as const) : [])];
     const cells: { target: Target; era: Era; feature: Feature }[] = [];
     for (const era of ['legacy', 'modern'] as Era[]) {
       for (const target of targets) {
