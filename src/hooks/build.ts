@@ -7,7 +7,13 @@ import { type AccessFilter, Acl, aclHook } from './acl.ts';
 import { createAuditLog } from './audit/index.ts';
 import { loadPiiHooks } from './pii-loader.ts';
 import { HookPipeline, type PostHook, type PreHook } from './pipeline.ts';
-import { MemoryWindowStore, RedisWindowStore, rateLimitHook, type WindowStore } from './rate-limit/index.ts';
+import {
+  LeasedWindowStore,
+  MemoryWindowStore,
+  RedisWindowStore,
+  rateLimitHook,
+  type WindowStore,
+} from './rate-limit/index.ts';
 
 /** Everything governance adds to the request path, built once per process from the config. */
 export interface Governance {
@@ -49,7 +55,10 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
   if (acl.active) pre.push(aclHook(acl));
 
   if (config.policies.rateLimits.length > 0) {
-    const store: WindowStore = redis ? new RedisWindowStore(redis) : new MemoryWindowStore();
+    // On Redis, replicas lease units of a window and spend them locally (no round trip per call).
+    const store: WindowStore = redis
+      ? new LeasedWindowStore(new RedisWindowStore(redis))
+      : new MemoryWindowStore();
     const keyPrefix = config.store.kind === 'redis' ? config.store.keyPrefix : '';
     pre.push(rateLimitHook(config.policies.rateLimits, store, { keyPrefix, log }));
     closers.push(() => store.close());

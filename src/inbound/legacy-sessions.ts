@@ -18,9 +18,14 @@ interface LiveSession extends SyncedSession {
   caller: Caller;
   transport: SessionTransport;
   lastSeen: number;
+  /** When this replica last extended the record's TTL (or read it fresh), and over which connection. */
+  touchedAt: number;
+  touchedOver: number | undefined;
   /** Calls served by the fast path, so notifications/cancelled can abort them. */
   inflight: Map<string | number, AbortController>;
 }
+
+const SESSION_ENDED = 'legacy-session-ended';
 
 /** Most live sessions one replica keeps (rebuilt ones included); the least recently used go first. */
 const MAX_LIVE = 10_000;
@@ -35,6 +40,9 @@ const MAX_LIVE = 10_000;
  */
 export class LegacySessions {
   private readonly live = new Map<string, LiveSession>();
+  private readonly bus: ReplicaBus;
+  /** A tenth of the session TTL: how often a live session's record is touched at most. */
+  private readonly touchEveryMs: number;
   private readonly rebuilding = new Map<string, Promise<LiveSession | undefined>>();
   private readonly sweep: NodeJS.Timeout;
   /** The session records and resource subscriptions this replica shares with the others. */
@@ -49,6 +57,13 @@ export class LegacySessions {
     bus: ReplicaBus,
   ) {
     this.sync = new SessionSync(fed, store, config, log, bus);
+    this.bus = bus;
+    this.touchEveryMs = config.sessions.ttlSeconds * 100;
+    bus.onBroadcast((msg) => {
+      const ended =
+        msg.kind === SESSION_ENDED && typeof msg.session === 'string' && this.live.get(msg.session);
+      if (ended) void this.dropLocal(ended);
+    });
     fed.onChange((e) => this.broadcast(e));
     bus.onMessage((m) => this.sync.applyRemote(m, this.live.get(m.session)));
     this.sync.listen((id) => this.live.get(id));
@@ -71,10 +86,28 @@ export class LegacySessions {
     let session = this.live.get(sessionId);
     if (session && session.caller.id !== caller.id) return false;
     try {
-      // One EXPIRE: keeps the session alive and tells whether another replica ended it.
-      if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
-        if (session) await this.dropLocal(session);
-        return false;
+      // One EXPIRE keeps the session alive and tells whether another replica ended it. A call (POST) of
+      // a session live here and touched within a tenth of its TTL over the same store connection skips
+      // it (a DELETE elsewhere reaches this replica over the bus meanwhile), so a warm session's calls
+      // cost the store nothing. A store known to be down is asked anyway (the request fails closed, 503),
+      // and so is one reconnected since (a restarted Redis may have lost the record).
+      const now = Date.now();
+      const connection = this.store.connection();
+      const warm =
+        session !== undefined &&
+        req.method === 'POST' &&
+        connection !== undefined &&
+        connection === session.touchedOver &&
+        now - session.touchedAt < this.touchEveryMs;
+      if (!warm) {
+        if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
+          if (session) await this.dropLocal(session);
+          return false;
+        }
+        if (session) {
+          session.touchedAt = now;
+          session.touchedOver = connection;
+        }
       }
       session ??= await this.rebuild(sessionId, caller);
     } catch (err) {
@@ -151,6 +184,8 @@ export class LegacySessions {
           transport,
           down,
           lastSeen: Date.now(),
+          touchedAt: Date.now(),
+          touchedOver: this.store.connection(),
           inflight: new Map(),
           binding: this.sync.binding(id, {}),
         };
@@ -204,6 +239,8 @@ export class LegacySessions {
       transport: node,
       down,
       lastSeen: Date.now(),
+      touchedAt: Date.now(),
+      touchedOver: this.store.connection(),
       inflight: new Map(),
       binding: this.sync.binding(id, { ...record.upstreamSessions }),
     };
@@ -230,6 +267,8 @@ export class LegacySessions {
     // Ids opened on other replicas are in the record; read before it goes.
     const record = await this.store.get(id).catch(() => undefined);
     await this.store.delete(id);
+    // Replicas holding a copy drop it now rather than at their next touch.
+    await this.bus.broadcast({ kind: SESSION_ENDED, session: id }).catch(() => 0);
     void this.fed.endSession(id, { ...record?.upstreamSessions, ...session?.binding.known });
   }
 

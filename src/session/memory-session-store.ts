@@ -30,6 +30,10 @@ export class MemorySessionStore implements SessionStore {
     });
   }
 
+  connection(): number | undefined {
+    return 0;
+  }
+
   async touch(id: string, ttlSeconds: number): Promise<boolean> {
     const e = this.entries.get(id);
     if (!e || e.expiresAt <= Date.now()) return false;

@@ -8,10 +8,14 @@ import type { SessionRecord, SessionStore } from './session-store.ts';
  * Errors (Redis down, command timeout) propagate: callers fail closed with STORE_UNAVAILABLE.
  */
 export class RedisSessionStore implements SessionStore {
+  private connections = 0;
+
   constructor(
     private readonly redis: Redis | Cluster,
     private readonly keyPrefix: string,
-  ) {}
+  ) {
+    redis.on('ready', () => this.connections++);
+  }
 
   key(id: string): string {
     return `${this.keyPrefix}session:{${id}}`;
@@ -29,6 +33,10 @@ export class RedisSessionStore implements SessionStore {
 
   async put(record: SessionRecord, ttlSeconds: number): Promise<void> {
     await this.redis.set(this.key(record.id), JSON.stringify(record), 'EX', Math.max(1, ttlSeconds));
+  }
+
+  connection(): number | undefined {
+    return this.redis.status === 'ready' ? this.connections : undefined;
   }
 
   async touch(id: string, ttlSeconds: number): Promise<boolean> {

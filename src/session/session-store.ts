@@ -16,6 +16,12 @@ export interface SessionRecord {
 export interface SessionStore {
   get(id: string): Promise<SessionRecord | undefined>;
   put(record: SessionRecord, ttlSeconds: number): Promise<void>;
+  /**
+   * Which connection to the store this is, as far as this process knows without a round trip: a number
+   * that changes whenever the connection was lost and made again (a restarted store may have lost
+   * records), undefined while it is down.
+   */
+  connection(): number | undefined;
   /** Extends the TTL; false when the session is gone. */
   touch(id: string, ttlSeconds: number): Promise<boolean>;
   delete(id: string): Promise<void>;

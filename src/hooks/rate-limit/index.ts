@@ -6,6 +6,7 @@ import { namesCaller } from '../callers.ts';
 import type { CallContext, Caller, McpCall, Outcome, PreHook } from '../pipeline.ts';
 import type { Bucket, WindowStore } from './window-store.ts';
 
+export { LeasedWindowStore } from './leased-window-store.ts';
 export { MemoryWindowStore } from './memory-window-store.ts';
 export { RedisWindowStore } from './redis-window-store.ts';
 export type { Bucket, HitResult, WindowStore } from './window-store.ts';
