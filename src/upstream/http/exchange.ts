@@ -122,8 +122,10 @@ export class Exchange {
   private onResponse(res: http.IncomingMessage, headers: Record<string, string>): void {
     const status = res.statusCode ?? 0;
     this.opts.onHeaders?.(res.headers);
-    res.setEncoding('utf8');
     const sse = String(res.headers['content-type'] ?? '').startsWith('text/event-stream');
+    // Streams are read as text as they come; a JSON answer as bytes, decoded once at its end (a
+    // StringDecoder per response showed in the profile; a split multi-byte character is safe either way).
+    if (sse || status < 200 || status >= 300) res.setEncoding('utf8');
     if (status < 200 || status >= 300) {
       this.onErrorStatus(res, status, sse);
       return;
@@ -137,11 +139,13 @@ export class Exchange {
       this.readStream(res, headers);
       return;
     }
-    let text = '';
-    res.on('data', (chunk: string) => {
-      text += chunk;
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
     });
     res.on('end', () => {
+      const text =
+        chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
       const msg = parseMessage(text);
       if (msg && answers(msg, this.message.id)) this.finish(undefined, msg);
       else this.finish(notJsonRpc(this.link.upstream));

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench:profile`: where a proxied call's CPU goes. Starts the tools-server upstream and mcp-fed
+ * under `node --cpu-prof`, drives one row's load through it with the bench client, stops the proxy
+ * (which writes the profile) and prints the top frames by self time, with the share of all samples.
+ *
+ *   npm run bench:profile -- [--era modern|legacy] [--concurrency N] [--governance off|on]
+ *                            [--payload BYTES] [--seconds S] [--top N] [--keep]
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, type Era, payload } from './driver.ts';
+import { killAll, startNode } from './procs.ts';
+import { type Governance, writeProxyConfig } from './proxy-config.ts';
+
+const { values: flags } = parseArgs({
+  options: {
+    era: { type: 'string', default: 'modern' },
+    concurrency: { type: 'string', default: '1' },
+    governance: { type: 'string', default: 'off' },
+    payload: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '5' },
+    top: { type: 'string', default: '25' },
+    keep: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+}
+
+/**
+ * Self samples per frame (function and file) and per file, most first, as shares of the busy samples
+ * (idle left out: at concurrency 1 the proxy mostly waits).
+ */
+export function topFrames(
+  profile: Profile,
+  top: number,
+): { frames: { name: string; share: number }[]; files: { name: string; share: number }[]; busy: number } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const frames = new Map<string, number>();
+  const files = new Map<string, number>();
+  let busy = 0;
+  for (const id of profile.samples) {
+    const f = byId.get(id)?.callFrame;
+    if (!f || f.functionName === '(idle)') continue;
+    busy++;
+    const file = f.url.replace(/^file:\/\//, '').replace(`${process.cwd()}/`, '') || '(native)';
+    const frame = `${f.functionName || '(anonymous)'} ${file}`;
+    frames.set(frame, (frames.get(frame) ?? 0) + 1);
+    const group = file.startsWith('node:') ? (file.split('/')[0] ?? file) : file;
+    files.set(group, (files.get(group) ?? 0) + 1);
+  }
+  const rank = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, n]) => ({ name, share: n / Math.max(1, busy) }));
+  return { frames: rank(frames), files: rank(files), busy };
+}
+
+async function main(): Promise<void> {
+  const era = flags.era as Era;
+  const governance = flags.governance as Governance;
+  const dir = mkdtempSync(join(os.tmpdir(), 'mcp-fed-profile-'));
+  const profDir = join(dir, 'prof');
+  try {
+    const upstream = await startNode(
+      'upstream',
+      ['--import', 'tsx', 'upstreams/tools-server.ts', '--port', '0'],
+      /LISTENING (\S+)/,
+      dir,
+    );
+    const setup = await writeProxyConfig(governance, upstream.url, dir);
+    const proxy = await startNode(
+      'proxy',
+      ['--cpu-prof', `--cpu-prof-dir=${profDir}`, 'bin/mcp-fed.js', 'serve', '--config', setup.configPath],
+      /mcp-fed listening on (\S+)/,
+      dir,
+    );
+    const client = new Client(
+      { url: proxy.url, tool: 'tools__echo', headers: setup.headers },
+      era,
+      Number(flags.concurrency),
+    );
+    await client.open();
+    const body = payload(Number(flags.payload));
+    await client.run(body, { durationMs: 1_000 }); // warm-up: JIT
+    const phase = await client.run(body, { durationMs: Number(flags.seconds) * 1000 });
+    await client.close();
+    await proxy.stop(); // SIGTERM: the proxy exits normally and node writes the profile
+    await setup.close();
+    await upstream.stop();
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no profile written in ${profDir}`);
+    const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile;
+    const top = topFrames(profile, Number(flags.top));
+    const out = [
+      `${era} c${flags.concurrency} ${flags.payload}B gov-${governance}: ${phase.calls} calls, ${phase.errors} errors, ${top.busy} busy samples of ${profile.samples.length}`,
+      '',
+      '| self (of busy) | frame |',
+      '| ---: | --- |',
+      ...top.frames.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
+      '',
+      '| self (of busy) | file |',
+      '| ---: | --- |',
+      ...top.files.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
+    ];
+    process.stdout.write(`${out.join('\n')}\n`);
+    if (flags.keep) process.stdout.write(`\nprofile: ${join(profDir, file)}\n`);
+  } finally {
+    killAll();
+    if (!flags.keep) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`profile failed: ${(err as Error).stack ?? String(err)}\n`);
+  killAll();
+  process.exit(1);
+});
