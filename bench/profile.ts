@@ -4,7 +4,7 @@
  * (which writes the profile) and prints the top frames by self time, with the share of all samples.
  *
  *   npm run bench:profile -- [--era modern|legacy] [--concurrency N] [--governance off|on]
- *                            [--payload BYTES] [--seconds S] [--top N] [--keep]
+ *                            [--payload BYTES] [--seconds S] [--top N] [--keep] [--target proxy|floor]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +23,8 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '5' },
     top: { type: 'string', default: '25' },
     keep: { type: 'boolean', default: false },
+    /** `floor`: profile the bare forwarder instead, for the difference. */
+    target: { type: 'string', default: 'proxy' },
   },
   strict: true,
 });
@@ -80,14 +82,32 @@ async function main(): Promise<void> {
       dir,
     );
     const setup = await writeProxyConfig(governance, upstream.url, dir);
+    const floor = flags.target === 'floor';
     const proxy = await startNode(
-      'proxy',
-      ['--cpu-prof', `--cpu-prof-dir=${profDir}`, 'bin/mcp-fed.js', 'serve', '--config', setup.configPath],
-      /mcp-fed listening on (\S+)/,
+      floor ? 'floor' : 'proxy',
+      floor
+        ? [
+            '--cpu-prof',
+            `--cpu-prof-dir=${profDir}`,
+            '--import',
+            'tsx',
+            'bench/floor.ts',
+            '--upstream',
+            upstream.url,
+          ]
+        : [
+            '--cpu-prof',
+            `--cpu-prof-dir=${profDir}`,
+            'bin/mcp-fed.js',
+            'serve',
+            '--config',
+            setup.configPath,
+          ],
+      floor ? /FLOOR LISTENING (\S+)/ : /mcp-fed listening on (\S+)/,
       dir,
     );
     const client = new Client(
-      { url: proxy.url, tool: 'tools__echo', headers: setup.headers },
+      { url: proxy.url, tool: floor ? 'echo' : 'tools__echo', headers: setup.headers },
       era,
       Number(flags.concurrency),
     );
@@ -114,6 +134,12 @@ async function main(): Promise<void> {
       '| ---: | --- |',
       ...top.files.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
     ];
+    // Per call: what to compare between the proxy and the floor (the sampling interval is ~1 ms... see --cpu-prof-interval).
+    out.splice(
+      1,
+      0,
+      `busy samples per 1,000 calls: ${((top.busy / Math.max(1, phase.calls)) * 1000).toFixed(0)}`,
+    );
     process.stdout.write(`${out.join('\n')}\n`);
     if (flags.keep) process.stdout.write(`\nprofile: ${join(profDir, file)}\n`);
   } finally {
