@@ -1,6 +1,7 @@
 import type { Catalog, Route } from '../catalog/catalog.ts';
 import { ProxyError } from '../errors.ts';
 import type { CallMethod } from '../hooks/pipeline.ts';
+import { declaredParamHeaders, paramHeaderMismatch } from '../upstream/http/param-headers.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 
 /** The route of a call's public tool or prompt name (or resource URI); throws UNKNOWN_* when none. */
@@ -61,4 +62,17 @@ export function routeCompletion(
     if (route) nextRef = { ...ref, uri: route.name };
   }
   return { route, nextRef };
+}
+
+/** SEP-2243: what a tools/call's `Mcp-Param-*` headers and arguments disagree on, by its tool's schema. */
+export function paramHeadersDisagree(
+  catalog: Catalog,
+  body: unknown,
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  const msg = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
+  if (msg?.method !== 'tools/call' || typeof msg.params?.name !== 'string') return undefined;
+  const route = catalog.resolveTool(msg.params.name);
+  const declared = declaredParamHeaders(route?.upstream.toolNamed(route.name)?.inputSchema);
+  return declared.length ? paramHeaderMismatch(declared, msg.params.arguments, headers) : undefined;
 }

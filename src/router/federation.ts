@@ -20,16 +20,15 @@ import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
-import { declaredParamHeaders, paramHeaderMismatch } from '../upstream/http/param-headers.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
-import { publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
+import { paramHeadersDisagree, publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
 import { CallerBindings } from './caller-bindings.ts';
 import { CatalogChanges } from './catalog-changes.ts';
 import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
-import { LOG_LEVEL_META, upstreamParams } from './meta.ts';
+import { upstreamParams, withSessionLogLevel } from './meta.ts';
 import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { VisibleLists } from './visible-lists.ts';
@@ -327,11 +326,7 @@ export class Federation {
     body: unknown,
     headers: Record<string, string | string[] | undefined>,
   ): string | undefined {
-    const msg = body as { method?: unknown; params?: { name?: unknown; arguments?: unknown } };
-    if (msg?.method !== 'tools/call' || typeof msg.params?.name !== 'string') return undefined;
-    const route = this.catalog.resolveTool(msg.params.name);
-    const declared = declaredParamHeaders(route?.upstream.toolNamed(route.name)?.inputSchema);
-    return declared.length ? paramHeaderMismatch(declared, msg.params.arguments, headers) : undefined;
+    return paramHeadersDisagree(this.catalog, body, headers);
   }
 
   /** A notification's params with the upstream's own names made public (a resources/updated URI). */
@@ -384,20 +379,4 @@ export class Federation {
       this.log.warn({ err: err.message }, 'trace export failed at shutdown');
     });
   }
-}
-
-/**
- * A 2025-era session's logging/setLevel, for a 2026-07-28 upstream: there the level is per request
- * (`_meta` logLevel) and no level means no log notifications, so each call of the session carries it.
- */
-function withSessionLogLevel(
-  params: Record<string, unknown>,
-  up: Upstream,
-  session: SessionBinding | undefined,
-): Record<string, unknown> {
-  const level = session?.logLevel;
-  if (!level || up.era !== 'modern') return params;
-  const meta = params._meta as Record<string, unknown>;
-  meta[LOG_LEVEL_META] ??= level;
-  return params;
 }

@@ -1,5 +1,7 @@
 import { CALLER_META_KEY } from '../chain/caller-assertion.ts';
 import { HOPS_META_KEY, type HopContext, REQUEST_ID_META_KEY } from '../upstream/correlation.ts';
+import type { Upstream } from '../upstream/upstream.ts';
+import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 
 const RESERVED_PREFIX = 'io.modelcontextprotocol/';
 /** The one envelope key that is the caller's wish for this call, not a fact of its hop: it travels on. */
@@ -31,4 +33,20 @@ export function upstreamParams(params: Record<string, unknown>, hop: HopContext)
   if (hop.callerAssertion) nextMeta[CALLER_META_KEY] = hop.callerAssertion;
   out._meta = nextMeta;
   return out;
+}
+
+/**
+ * A 2025-era session's logging/setLevel, for a 2026-07-28 upstream: there the level is per request
+ * (`_meta` logLevel) and no level means no log notifications, so each call of the session carries it.
+ */
+export function withSessionLogLevel(
+  params: Record<string, unknown>,
+  up: Upstream,
+  session: SessionBinding | undefined,
+): Record<string, unknown> {
+  const level = session?.logLevel;
+  if (!level || up.era !== 'modern') return params;
+  const meta = params._meta as Record<string, unknown>;
+  meta[LOG_LEVEL_META] ??= level;
+  return params;
 }

@@ -111,3 +111,42 @@ export async function fetchLists(
   next.cacheScope = cacheScope ?? base.cacheScope;
   return next;
 }
+
+/** Tools by name, per listing: built once for each listing it is asked of. */
+const toolIndexes = new WeakMap<UpstreamLists, Map<string, Tool>>();
+
+/** A tool of `lists` by its upstream name. */
+export function toolNamed(lists: UpstreamLists, name: string): Tool | undefined {
+  let index = toolIndexes.get(lists);
+  if (!index) {
+    index = new Map(lists.tools.map((t) => [t.name, t]));
+    toolIndexes.set(lists, index);
+  }
+  return index.get(name);
+}
+
+/**
+ * Re-lists one at a time: kinds asked for while one runs are listed right after it, together. Two
+ * overlapping re-lists could finish out of order and leave the older listing in place.
+ */
+export class SerialRelist {
+  private running?: Promise<void>;
+  private readonly wanted = new Set<ListKind>();
+
+  constructor(private readonly run: (kinds: ListKind[]) => Promise<void>) {}
+
+  /** Resolves once a re-list that includes `kinds` has finished. */
+  request(kinds: readonly ListKind[]): Promise<void> {
+    for (const kind of kinds) this.wanted.add(kind);
+    this.running ??= (async () => {
+      while (this.wanted.size > 0) {
+        const batch = [...this.wanted];
+        this.wanted.clear();
+        await this.run(batch);
+      }
+    })().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+}

@@ -16,7 +16,15 @@ import { StdioChildren } from './stdio-children.ts';
 import { createTransport } from './transport-factory.ts';
 import { createProxyClient, PROXY_CAPABILITIES, spawnSessionChild } from './upstream-clients.ts';
 import { isConnectionFailure } from './upstream-errors.ts';
-import { emptyLists, fetchLists, type ListKind, offeredKinds, type UpstreamLists } from './upstream-lists.ts';
+import {
+  emptyLists,
+  fetchLists,
+  type ListKind,
+  offeredKinds,
+  SerialRelist,
+  toolNamed,
+  type UpstreamLists,
+} from './upstream-lists.ts';
 import { type SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 export type UpstreamState = 'connecting' | 'ready' | 'down' | 'closed';
@@ -78,9 +86,7 @@ export class Upstream {
   private readonly children: StdioChildren | undefined;
   private readonly backoff = new ReconnectBackoff();
   private refreshTimer?: NodeJS.Timeout;
-  private relisting?: Promise<void>;
-  private toolIndex?: { lists: UpstreamLists; byName: Map<string, Tool> };
-  private readonly relistWanted = new Set<ListKind>();
+  private readonly relists = new SerialRelist((kinds) => this.relistNow(kinds));
   private connecting?: Promise<void>;
   private firstAttempt: Promise<void>;
   private settleFirst!: () => void;
@@ -188,29 +194,8 @@ export class Upstream {
         return;
       }
       this.client = client;
-      if (this.config.transport === 'streamable-http' && !this.lean) {
-        const http = new StreamableHttpClient(
-          new URL(this.config.url),
-          this.name,
-          this.auth,
-          this.config.headers,
-          () => this.events.resumed(this),
-        );
-        this.lean = new LeanCalls(http, {
-          name: this.name,
-          timeoutMs: this.config.timeoutMs,
-          sessions: new UpstreamSessions(http, this.name, this.config.timeoutMs, this.log, (kinds) =>
-            this.relist(kinds),
-          ),
-          nextId: () => ++this.nextId,
-          markDown: (reason) => this.markDown(reason),
-          relist: (kinds) => void this.relist(kinds),
-          toolSchema: (name) => this.toolNamed(name)?.inputSchema,
-          viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
-          inOwnSession: (c, asker) => this.sdk.track(c, asker),
-        });
-        if (this.bus) this.lean.sessions?.connect(this.bus, this.leases);
-      }
+      if (this.config.transport === 'streamable-http' && !this.lean)
+        this.lean = this.leanPath(this.config.url);
       this.lists = await fetchLists(
         client,
         offeredKinds(client.getServerCapabilities()),
@@ -239,23 +224,32 @@ export class Upstream {
     }
   }
 
-  /**
-   * Re-lists some kinds (after list_changed or periodically) and reports the change. One re-list runs
-   * at a time and kinds asked for meanwhile are listed after it: two overlapping re-lists could
-   * finish out of order and leave the older list in place.
-   */
-  relist(kinds: ListKind[]): Promise<void> {
-    for (const kind of kinds) this.relistWanted.add(kind);
-    this.relisting ??= (async () => {
-      while (this.relistWanted.size > 0) {
-        const batch = [...this.relistWanted];
-        this.relistWanted.clear();
-        await this.relistNow(batch);
-      }
-    })().finally(() => {
-      this.relisting = undefined;
+  /** The lean path over this upstream's one Streamable HTTP client, with its per-client sessions. */
+  private leanPath(url: string): LeanCalls {
+    const http = new StreamableHttpClient(new URL(url), this.name, this.auth, this.config.headers, () =>
+      this.events.resumed(this),
+    );
+    const { timeoutMs } = this.config;
+    const sessions = new UpstreamSessions(http, this.name, timeoutMs, this.log, (kinds) =>
+      this.relist(kinds),
+    );
+    if (this.bus) sessions.connect(this.bus, this.leases);
+    return new LeanCalls(http, {
+      name: this.name,
+      timeoutMs,
+      sessions,
+      nextId: () => ++this.nextId,
+      markDown: (reason) => this.markDown(reason),
+      relist: (kinds) => void this.relist(kinds),
+      toolSchema: (name) => this.toolNamed(name)?.inputSchema,
+      viaClient: (c, m, p, o) => this.sdk.call(c, m, p, o),
+      inOwnSession: (c, asker) => this.sdk.track(c, asker),
     });
-    return this.relisting;
+  }
+
+  /** Re-lists some kinds (after list_changed or periodically) and reports the change (SerialRelist). */
+  relist(kinds: ListKind[]): Promise<void> {
+    return this.relists.request(kinds);
   }
 
   private async relistNow(kinds: ListKind[]): Promise<void> {
@@ -272,11 +266,9 @@ export class Upstream {
     }
   }
 
-  /** A tool of the last listing by its upstream name (an index rebuilt once per listing). */
+  /** A tool of the last listing by its upstream name. */
   toolNamed(name: string): Tool | undefined {
-    if (this.toolIndex?.lists !== this.lists)
-      this.toolIndex = { lists: this.lists, byName: new Map(this.lists.tools.map((t) => [t.name, t])) };
-    return this.toolIndex.byName.get(name);
+    return toolNamed(this.lists, name);
   }
 
   /** Forwards one request; results are relayed unvalidated. Errors come back as ProxyError/UpstreamRpcError. */
