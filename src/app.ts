@@ -15,12 +15,12 @@ import { InboundAuth } from './inbound/auth/index.ts';
 import { McpEndpoint } from './inbound/mcp-endpoint.ts';
 import type { Logger } from './log.ts';
 import { Federation } from './router/federation.ts';
-import { MemorySessionStore } from './session/memory-session-store.ts';
-import { RedisSessionStore } from './session/redis-session-store.ts';
-import type { SessionStore } from './session/session-store.ts';
+import { MemorySessionStore } from './store/memory-session-store.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
+import { RedisSessionStore } from './store/redis-session-store.ts';
 import { MemoryReplicaBus, RedisReplicaBus, type ReplicaBus } from './store/replica-bus.ts';
+import type { SessionStore } from './store/session-store.ts';
 import { MemoryStreamLeases, RedisStreamLeases } from './store/stream-leases.ts';
 import { Metrics } from './telemetry/metrics.ts';
 

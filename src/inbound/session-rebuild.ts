@@ -3,7 +3,7 @@ import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/server';
 import type { Caller } from '../hooks/pipeline.ts';
 import type { Federation } from '../router/federation.ts';
-import type { SessionRecord } from '../session/session-store.ts';
+import type { SessionRecord } from '../store/session-store.ts';
 import type { FastPath } from './fast-path.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
 

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
-import type { SessionStore } from '../session/session-store.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
+import type { SessionStore } from '../store/session-store.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 

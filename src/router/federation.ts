@@ -15,8 +15,8 @@ import {
 } from '../hooks/pipeline.ts';
 
 import type { Logger } from '../log.ts';
-import type { SessionStore } from '../session/session-store.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
+import type { SessionStore } from '../store/session-store.ts';
 import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionRecord, SessionStore } from '../../src/session/session-store.ts';
+import type { SessionRecord, SessionStore } from '../../src/store/session-store.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemorySessionStore } from '../../src/session/memory-session-store.ts';
-import { RedisSessionStore } from '../../src/session/redis-session-store.ts';
+import { MemorySessionStore } from '../../src/store/memory-session-store.ts';
+import { RedisSessionStore } from '../../src/store/redis-session-store.ts';
 import { privateRedis, readyRedisClient, type TestRedis } from '../helpers/redis.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 

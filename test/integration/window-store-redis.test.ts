@@ -2,8 +2,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeasedWindowStore, RedisWindowStore } from '../../src/hooks/rate-limit/index.ts';
-import type { LeaseAsk } from '../../src/hooks/rate-limit/redis-window-store.ts';
-import type { Bucket } from '../../src/hooks/rate-limit/window-store.ts';
+import type { LeaseAsk } from '../../src/store/redis-window-store.ts';
+import type { Bucket } from '../../src/store/window-store.ts';
 import { windowStoreContract } from '../contract/window-store.contract.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryWindowStore } from '../../src/hooks/rate-limit/index.ts';
-import { retryAfterMs, slidingEstimate } from '../../src/hooks/rate-limit/window-store.ts';
+import { retryAfterMs, slidingEstimate } from '../../src/store/window-store.ts';
 import { windowStoreContract } from '../contract/window-store.contract.ts';
 
 windowStoreContract('memory', async () => new MemoryWindowStore());

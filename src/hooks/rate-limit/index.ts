@@ -2,14 +2,14 @@ import { globMatcher } from '../../catalog/glob.ts';
 import type { RateLimitRule } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
+import type { Bucket, WindowStore } from '../../store/window-store.ts';
 import { namesCaller } from '../callers.ts';
 import type { CallContext, Caller, McpCall, Outcome, PreHook } from '../pipeline.ts';
-import type { Bucket, WindowStore } from './window-store.ts';
 
-export { LeasedWindowStore } from './leased-window-store.ts';
-export { MemoryWindowStore } from './memory-window-store.ts';
-export { RedisWindowStore } from './redis-window-store.ts';
-export type { Bucket, HitResult, WindowStore } from './window-store.ts';
+export { LeasedWindowStore } from '../../store/leased-window-store.ts';
+export { MemoryWindowStore } from '../../store/memory-window-store.ts';
+export { RedisWindowStore } from '../../store/redis-window-store.ts';
+export type { Bucket, HitResult, WindowStore } from '../../store/window-store.ts';
 
 const WINDOW_MS = 60_000;
 /** What a client is told to wait when the counter store cannot be reached. */
