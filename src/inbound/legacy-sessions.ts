@@ -242,7 +242,7 @@ export class LegacySessions {
       touchedAt: Date.now(),
       touchedOver: this.store.connection(),
       inflight: new Map(),
-      binding: this.sync.binding(id, { ...record.upstreamSessions }),
+      binding: { ...this.sync.binding(id, { ...record.upstreamSessions }), logLevel: record.logLevel },
     };
     this.remember(session);
     // Subscriptions made on another replica: this one may hold the GET stream, so its upstreams follow them too.
@@ -287,6 +287,7 @@ export class LegacySessions {
   private downstream(id: string, caller: Caller): DownstreamContext {
     const down: DownstreamContext = { era: 'legacy', caller, subscriptions: new Set() };
     down.subscriptionsChanged = () => this.sync.shareSubscriptions(id, down);
+    down.logLevelChanged = (level) => this.sync.shareLogLevel(id, level);
     down.session = () => {
       const live = this.live.get(id);
       return live ? this.sync.bound(live) : undefined;

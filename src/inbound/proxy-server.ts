@@ -24,6 +24,8 @@ export interface DownstreamContext {
   subscriptions?: Set<string>;
   /** Called after `subscriptions` changed: the session shares the new set with the other replicas. */
   subscriptionsChanged?: () => Promise<void>;
+  /** After logging/setLevel: the session shares its level with the other replicas. */
+  logLevelChanged?: (level: string) => Promise<void>;
   /** A legacy session's binding to its own upstream sessions (log level, SDK-path calls). */
   session?: () => SessionBinding | undefined;
 }
@@ -196,6 +198,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
       guard(() =>
         traced('logging/setLevel', ctx, req.params, async () => {
           await fed.setLogLevel(req.params.level, contextOf(ctx, down, req.params), down.session?.());
+          await down.logLevelChanged?.(req.params.level);
           return {};
         }),
       ),

@@ -10,6 +10,7 @@ import { STORE_RETRY_SECONDS } from './http-replies.ts';
 import type { DownstreamContext } from './proxy-server.ts';
 
 const SESSION_NOTE = 'session-notification';
+const LOG_LEVEL = 'session-log-level';
 
 function deliver(session: SyncedSession, method: string, params: Record<string, unknown> | undefined): void {
   session.server.notification({ method, params } as never).catch(() => {});
@@ -77,10 +78,11 @@ export class SessionSync {
   /** Delivers what another replica's upstream session carried for a session live here (see `bound`). */
   listen(live: (id: string) => SyncedSession | undefined): void {
     this.bus.onBroadcast((msg) => {
-      if (msg.kind !== SESSION_NOTE || typeof msg.session !== 'string' || typeof msg.method !== 'string')
-        return;
-      const session = live(msg.session);
-      if (session) deliver(session, msg.method, msg.params as Record<string, unknown> | undefined);
+      const session = typeof msg.session === 'string' ? live(msg.session) : undefined;
+      if (!session) return;
+      if (msg.kind === SESSION_NOTE && typeof msg.method === 'string')
+        deliver(session, msg.method, msg.params as Record<string, unknown> | undefined);
+      else if (msg.kind === LOG_LEVEL && typeof msg.level === 'string') session.binding.logLevel = msg.level;
     });
   }
 
@@ -124,6 +126,21 @@ export class SessionSync {
         'the session store cannot be reached: the subscription is not shared with other replicas; try again shortly',
         { retryAfterMs: STORE_RETRY_SECONDS * 1000 },
       );
+    }
+  }
+
+  /**
+   * After logging/setLevel: the level goes into the session record (a replica rebuilding the session
+   * reads it) and to the replicas holding it now, since each puts it in the session's calls to
+   * 2026-07-28 upstreams. Best effort: a replica that misses it carries the level it had.
+   */
+  async shareLogLevel(id: string, level: string): Promise<void> {
+    try {
+      const record = await this.store.get(id);
+      if (record) await this.store.put({ ...record, logLevel: level }, this.config.sessions.ttlSeconds);
+      await this.bus.broadcast({ kind: LOG_LEVEL, session: id, level });
+    } catch (err) {
+      this.log.debug({ session: id, err: (err as Error).message }, 'sharing the log level failed');
     }
   }
 

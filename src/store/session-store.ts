@@ -9,6 +9,8 @@ export interface SessionRecord {
   upstreamSessions: Record<string, string>;
   /** The URIs the session subscribed to (resources/subscribe), so any replica holding its stream follows them. */
   subscriptions?: string[];
+  /** Its logging/setLevel, which 2026-07-28 upstreams get in each of its calls (any replica's). */
+  logLevel?: string;
   createdAt: number;
 }
 
