@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { listenUntilSignal } from './listen.ts';
 
 const { values: flags } = parseArgs({
   options: { target: { type: 'string' }, port: { type: 'string' } },
@@ -43,14 +43,4 @@ const http = createServer((req, res) => {
   req.pipe(upstream);
 });
 
-http.listen(Number(flags.port ?? 0), '127.0.0.1', () => {
-  const { port } = http.address() as AddressInfo;
-  process.stdout.write(`LISTENING http://127.0.0.1:${port}${target.pathname}\n`);
-});
-const stop = () => {
-  http.closeAllConnections();
-  http.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1_000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+listenUntilSignal(http, Number(flags.port ?? 0), target.pathname);

@@ -11,12 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { InMemoryEventStore } from './event-store.ts';
+import { listenUntilSignal } from './listen.ts';
 import { registerFixture, type V1Options } from './v1-fixture.ts';
 
 const { values: flags } = parseArgs({
@@ -134,14 +134,4 @@ const http = createServer(async (req, res) => {
   }
 });
 
-http.listen(Number(flags.port ?? 0), '127.0.0.1', () => {
-  const { port } = http.address() as AddressInfo;
-  process.stdout.write(`LISTENING http://127.0.0.1:${port}/mcp\n`);
-});
-const stop = () => {
-  http.closeAllConnections();
-  http.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1_000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+listenUntilSignal(http, Number(flags.port ?? 0), '/mcp');

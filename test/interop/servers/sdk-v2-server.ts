@@ -6,7 +6,6 @@
  *   --port N (0 = random); prints `LISTENING <url>`
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -20,6 +19,7 @@ import {
 } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { TINY_PNG_BASE64 } from '../../../upstreams/lib/media.ts';
+import { listenUntilSignal } from './listen.ts';
 
 const { values: flags } = parseArgs({
   options: { legacy: { type: 'string' }, port: { type: 'string' } },
@@ -171,15 +171,4 @@ const handler = createMcpHandler(factory, {
 });
 notify = handler.notify;
 const http = createServer(toNodeHandler(handler));
-http.listen(Number(flags.port ?? 0), '127.0.0.1', () => {
-  const { port } = http.address() as AddressInfo;
-  process.stdout.write(`LISTENING http://127.0.0.1:${port}/mcp\n`);
-});
-const stop = () => {
-  void handler.close().catch(() => {});
-  http.closeAllConnections();
-  http.close(() => process.exit(0));
-  setTimeout(() => process.exit(0), 1_000).unref();
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+listenUntilSignal(http, Number(flags.port ?? 0), '/mcp', () => void handler.close().catch(() => {}));
