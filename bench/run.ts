@@ -34,6 +34,7 @@ import {
   buildPeerRow,
   buildRow,
   buildStoreRow,
+  contractFields,
   type Round,
   type Row,
   type RowKey,
@@ -135,7 +136,7 @@ async function main(): Promise<number> {
       auth_warmup: authWarmup,
       load_average_1m: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
     },
-    rows,
+    rows: rows.map((r) => ({ ...r, ...contractFields(r) })),
   };
   writeFileSync(flags.out ?? 'bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${table(rows)}\n\n`);
