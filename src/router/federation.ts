@@ -348,11 +348,11 @@ export class Federation {
   /** The upstream watches behind a 2026-07-28 `subscriptions/listen` (see resource-subscriptions.ts). */
   watchListen(body: unknown, callerId: string): (() => void) | undefined {
     // A listen may be a caller's first request: its capabilities open the caller's upstream sessions.
-    const meta = (body as { params?: { _meta?: Record<string, unknown> } })?.params?._meta;
-    const capabilities = meta?.['io.modelcontextprotocol/clientCapabilities'] as
-      | Record<string, unknown>
-      | undefined;
-    const binding = this.callers.get(callerId, capabilities);
+    const binding = () => {
+      const meta = (body as { params?: { _meta?: Record<string, unknown> } })?.params?._meta;
+      const capabilities = meta?.['io.modelcontextprotocol/clientCapabilities'];
+      return this.callers.get(callerId, capabilities as Record<string, unknown> | undefined);
+    };
     return watchListenResources(this.catalog, body, this.log, { binding, bindings: this.callers });
   }
 

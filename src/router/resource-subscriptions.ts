@@ -45,7 +45,7 @@ export function watchListenResources(
   body: unknown,
   log: Logger,
   /** The listening caller's own upstream sessions, for upstreams that keep subscriptions per client. */
-  caller?: { binding: SessionBinding; bindings: CallerBindings },
+  caller?: { binding: () => SessionBinding; bindings: CallerBindings },
 ): (() => void) | undefined {
   const msg = body as { method?: unknown; params?: { notifications?: { resourceSubscriptions?: unknown } } };
   const uris =
@@ -56,9 +56,12 @@ export function watchListenResources(
     .filter((r): r is Route => r !== undefined);
   if (routes.length === 0) return undefined;
   const ignore = (err: Error) => log.debug({ err: err.message }, 'listen resource watch failed');
+  let binding: SessionBinding | undefined;
   const follow = (r: Route, on: boolean) => {
-    if (caller && r.upstream.subscribesPerClient)
-      return caller.bindings.follow(caller.binding, r.upstream, r.name, on);
+    if (caller && r.upstream.subscribesPerClient) {
+      binding ??= caller.binding();
+      return caller.bindings.follow(binding, r.upstream, r.name, on);
+    }
     return on ? r.upstream.watch(r.name) : r.upstream.unwatch(r.name);
   };
   for (const r of routes) follow(r, true).catch(ignore);
