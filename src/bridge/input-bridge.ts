@@ -75,14 +75,9 @@ export class InputBridge {
       clientCapabilities: io.clientCapabilities,
       hop: ctx,
     };
-    // A 2025-era upstream (or a stdio one with `isolation: per-session`) gives each client a session
-    // of its own: a downstream session's, or for a 2026-07-28 client its caller identity's
-    // (DESIGN.md, "Upstream sessions").
-    if (up.era === 'legacy' || up.perSession)
-      opts.session = io.session ?? {
-        key: `caller\0${ctx.caller.id}`,
-        clientCapabilities: io.clientCapabilities,
-      };
+    // Where each client has upstream state of its own, `io.session` names whose: the downstream
+    // session's binding, or the one Federation.call gives a 2026-07-28 caller (router/caller-bindings.ts).
+    if (up.perClientSessions) opts.session = io.session;
     const ask = io.ask;
     if (ask) return this.askClient(up, params, call, opts, this.shown(ask, call, ctx), fresh);
     // Only a 2025-era upstream sends requests of its own; a modern one's input_required passes through.

@@ -4,7 +4,7 @@ import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Federation } from '../router/federation.ts';
 import type { ReplicaBus, ReplicaMessage } from '../store/replica-bus.ts';
-import type { SessionStore } from '../store/session-store.ts';
+import { type SessionStore, storeUpstreamSession } from '../store/session-store.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { STORE_RETRY_SECONDS } from './http-replies.ts';
 import type { DownstreamContext } from './proxy-server.ts';
@@ -96,10 +96,8 @@ export class SessionSync {
     try {
       const record = await this.store.get(id);
       if (!record) return undefined;
-      const first = record.upstreamSessions[upstream];
-      if (first && first !== replacing) return first;
-      const upstreamSessions = { ...record.upstreamSessions, [upstream]: upstreamSession };
-      await this.store.put({ ...record, upstreamSessions }, this.config.sessions.ttlSeconds);
+      const ttl = this.config.sessions.ttlSeconds;
+      return await storeUpstreamSession(this.store, record, upstream, upstreamSession, ttl, replacing);
     } catch (err) {
       // Another replica then opens a session of its own for this client: upstream state not shared.
       this.log.debug({ session: id, err: (err as Error).message }, 'recording an upstream session failed');

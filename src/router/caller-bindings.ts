@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
-import type { SessionStore } from '../store/session-store.ts';
+import { type SessionStore, storeUpstreamSession } from '../store/session-store.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 
@@ -111,10 +111,7 @@ export class CallerBindings {
         upstreamSessions: {},
         createdAt: Date.now(),
       };
-      const first = record.upstreamSessions[upstream];
-      if (first && first !== replacing) return first;
-      record.upstreamSessions = { ...record.upstreamSessions, [upstream]: sessionId };
-      await store.put(record, RECORD_TTL_SECONDS);
+      return await storeUpstreamSession(store, record, upstream, sessionId, RECORD_TTL_SECONDS, replacing);
     } catch (err) {
       this.log.debug({ caller, err: (err as Error).message }, 'recording a caller upstream session failed');
     }

@@ -1,7 +1,7 @@
 import type { Catalog } from '../catalog/catalog.ts';
 import type { Logger } from '../log.ts';
 import type { Upstream } from '../upstream/upstream.ts';
-import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
+import { LIST_KINDS, type ListKind, listChangedKinds } from '../upstream/upstream-lists.ts';
 import type { ChangeEvent } from './types.ts';
 
 /**
@@ -52,8 +52,9 @@ export class CatalogChanges {
    * clients are told as such.
    */
   sessionListChanged(method: string): void {
-    const kind = SESSION_LIST_CHANGED[method];
-    if (kind) this.emit({ kind });
+    // resources/list_changed names resources and their templates: one `resources` change downstream.
+    const kind = listChangedKinds(method)?.[0];
+    if (kind === 'tools' || kind === 'prompts' || kind === 'resources') this.emit({ kind });
   }
 
   private emit(e: ChangeEvent): void {
@@ -88,12 +89,6 @@ export class CatalogChanges {
       this.emit({ kind: 'resources' });
   }
 }
-
-const SESSION_LIST_CHANGED: Record<string, 'tools' | 'prompts' | 'resources'> = {
-  'notifications/tools/list_changed': 'tools',
-  'notifications/prompts/list_changed': 'prompts',
-  'notifications/resources/list_changed': 'resources',
-};
 
 function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
   if (a.length !== b.length) return false;

@@ -230,7 +230,7 @@ export class Federation {
         const up = route.upstream;
         const governed = call;
         // A 2026-07-28 caller's own upstream session (DESIGN.md, "Upstream sessions"), one per caller.
-        if (!io.session && (up.era === 'legacy' || up.perSession))
+        if (!io.session && up.perClientSessions)
           io.session = this.callers.get(ctx.caller.id, io.clientCapabilities);
         result = await this.bridge.forward(
           up,

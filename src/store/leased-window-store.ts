@@ -84,9 +84,12 @@ export class LeasedWindowStore implements WindowStore {
     return { want, giveBack: lease.units, giveBackWindow: lease.window };
   }
 
+  /**
+   * Too many buckets: expired leases go, unspent units and all (counted in Redis, never spent: they lapse
+   * with their window, so this can only leave capacity unused, never let more through).
+   */
   private sweep(t: number): void {
-    for (const [key, lease] of this.leases)
-      if (lease.until <= t && lease.units === 0) this.leases.delete(key);
+    for (const [key, lease] of this.leases) if (lease.until <= t) this.leases.delete(key);
   }
 
   /** Unspent units are not given back at shutdown: they lapse with the window (counted, never spent). */

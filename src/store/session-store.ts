@@ -29,3 +29,26 @@ export interface SessionStore {
   delete(id: string): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Stores `sessionId` as `record`'s upstream session on `upstream`, unless another replica stored one
+ * first: that id is returned, to be used instead (both replicas opened one at once; the first stored
+ * wins, so the client's calls meet in one upstream session). `replacing` is an id the upstream forgot
+ * (404): it is overwritten.
+ */
+export async function storeUpstreamSession(
+  store: SessionStore,
+  record: SessionRecord,
+  upstream: string,
+  sessionId: string,
+  ttlSeconds: number,
+  replacing?: string,
+): Promise<string | undefined> {
+  const first = record.upstreamSessions[upstream];
+  if (first && first !== replacing) return first;
+  await store.put(
+    { ...record, upstreamSessions: { ...record.upstreamSessions, [upstream]: sessionId } },
+    ttlSeconds,
+  );
+  return undefined;
+}

@@ -7,9 +7,9 @@ import { addParamHeaders, declaredParamHeaders } from './http/param-headers.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { rpcError, sessionHeaders, UpstreamHttpError, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
-import { listChangedKinds, toRpcError } from './session-inbox.ts';
+import { toRpcError } from './session-inbox.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
-import type { ListKind } from './upstream-lists.ts';
+import { type ListKind, listChangedKinds } from './upstream-lists.ts';
 import type { SessionBinding, UpstreamSessions } from './upstream-sessions.ts';
 
 const NAMED: Record<string, 'name' | 'uri'> = {
@@ -105,12 +105,12 @@ export class LeanCalls {
           addParamHeaders(declaredParamHeaders(this.host.toolSchema(name)), params.arguments, headers);
       }
     } else {
-      const sessionId = ownSessionId(client);
       const binding = opts.session;
       const sessions = this.host.sessions;
       // A stateless upstream (its initialize answer named no session) has nothing per client to keep.
-      if (sessionId && binding && sessions)
+      if (binding && sessions && this.keepsClientSessions(client))
         return this.inSession(client, method, params, opts, binding, sessions);
+      const sessionId = ownSessionId(client);
       if (sessionId) headers['mcp-session-id'] = sessionId;
       leave = this.host.inOwnSession(client, opts.oninputrequest);
     }

@@ -5,7 +5,7 @@ import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { sessionHeaders, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
-import type { ListKind } from './upstream-lists.ts';
+import { type ListKind, listChangedKinds } from './upstream-lists.ts';
 import type { SessionBinding } from './upstream-sessions.ts';
 
 /** A call in flight in one client's upstream session: who to ask, who to tell. */
@@ -201,16 +201,6 @@ export class SessionInbox {
   }
 }
 
-/** The kinds a `notifications/…/list_changed` names (undefined for any other method). */
-export function listChangedKinds(method: string): ListKind[] | undefined {
-  return LIST_CHANGED[method];
-}
-
-const LIST_CHANGED: Record<string, ListKind[]> = {
-  'notifications/tools/list_changed': ['tools'],
-  'notifications/prompts/list_changed': ['prompts'],
-  'notifications/resources/list_changed': ['resources', 'resourceTemplates'],
-};
 const ASK = 'upstream-ask';
 const CLAIMED = 'upstream-ask-claimed';
 /** How long the stream's replica waits for another to claim a request (a bus round trip is milliseconds). */

@@ -36,6 +36,17 @@ const METHOD: Record<ListKind, string> = {
   resourceTemplates: 'resources/templates/list',
 };
 
+const LIST_CHANGED: Record<string, ListKind[]> = {
+  'notifications/tools/list_changed': ['tools'],
+  'notifications/prompts/list_changed': ['prompts'],
+  'notifications/resources/list_changed': ['resources', 'resourceTemplates'],
+};
+
+/** The kinds a `notifications/…/list_changed` names (undefined for any other method). */
+export function listChangedKinds(method: string): ListKind[] | undefined {
+  return LIST_CHANGED[method];
+}
+
 /** Accepts any result: the proxy relays upstream results, it does not re-validate them. */
 export const anyResult = {
   '~standard': { version: 1 as const, vendor: 'mcp-fed', validate: (value: unknown) => ({ value }) },

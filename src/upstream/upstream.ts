@@ -137,6 +137,14 @@ export class Upstream {
     return this.children !== undefined;
   }
 
+  /**
+   * Whether each client gets upstream state of its own here (DESIGN.md, "Upstream sessions"): a session
+   * on a 2025-era upstream, or a child with `isolation: per-session`.
+   */
+  get perClientSessions(): boolean {
+    return this.era === 'legacy' || this.perSession;
+  }
+
   /** The era this upstream speaks (once connected). */
   get era(): 'modern' | 'legacy' | undefined {
     return this.client?.getProtocolEra();
