@@ -24,6 +24,19 @@ export interface SessionStore {
    * records), undefined while it is down.
    */
   connection(): number | undefined;
+  /**
+   * Claims `sessionId` as session `id`'s upstream session on `upstream`, atomically across replicas:
+   * the first claim wins and is returned to every later one (two replicas that opened an upstream
+   * session at once learn which one the client's calls meet in). A claim equal to `replacing` (an id
+   * the upstream forgot) is overwritten.
+   */
+  claim(
+    id: string,
+    upstream: string,
+    sessionId: string,
+    ttlSeconds: number,
+    replacing?: string,
+  ): Promise<string>;
   /** Extends the TTL; false when the session is gone. */
   touch(id: string, ttlSeconds: number): Promise<boolean>;
   delete(id: string): Promise<void>;
@@ -46,6 +59,9 @@ export async function storeUpstreamSession(
 ): Promise<string | undefined> {
   const first = record.upstreamSessions[upstream];
   if (first && first !== replacing) return first;
+  // A read-then-write alone lets two replicas both win; the claim decides.
+  const winner = await store.claim(record.id, upstream, sessionId, ttlSeconds, replacing);
+  if (winner !== sessionId) return winner;
   await store.put(
     { ...record, upstreamSessions: { ...record.upstreamSessions, [upstream]: sessionId } },
     ttlSeconds,

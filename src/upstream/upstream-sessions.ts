@@ -167,18 +167,21 @@ export class UpstreamSessions {
     await this.http.notify({ jsonrpc: '2.0', method: 'notifications/initialized' }, session, this.timeoutMs);
     // No id: a stateless server (SDK `sessionIdGenerator: undefined`, python `stateless_http`). Nothing
     // to remember beyond that, nothing to store for other replicas, no GET stream to hold.
-    const id = sessionId ?? NO_SESSION;
-    this.ids.set(binding.key, id);
-    if (!sessionId) return id;
-    if (binding.known) binding.known[this.upstream] = sessionId;
+    if (!sessionId) {
+      this.ids.set(binding.key, NO_SESSION);
+      return NO_SESSION;
+    }
+    // Nothing uses the new id before the store says whose session won (calls waiting meanwhile wait on
+    // `opening`): a call sent on the losing one would meet it ended.
     let first = await binding.opened?.(this.upstream, sessionId);
     if (first && this.gone.has(first)) first = await binding.opened?.(this.upstream, sessionId, first);
-    if (first && first !== sessionId) {
+    const id = first ?? sessionId;
+    this.ids.set(binding.key, id);
+    if (binding.known) binding.known[this.upstream] = id;
+    if (id !== sessionId) {
       // Another replica's session won: end this one; that replica holds the winner's GET stream.
-      this.ids.set(binding.key, first);
-      if (binding.known) binding.known[this.upstream] = first;
       void this.http.endSession(session, this.timeoutMs).catch(() => {});
-      return first;
+      return id;
     }
     // The replica that opened the session holds its GET stream (its first call may ask there at once).
     await this.streams.keep(binding, session);

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionRecord, SessionStore } from '../../src/store/session-store.ts';
+import {
+  type SessionRecord,
+  type SessionStore,
+  storeUpstreamSession,
+} from '../../src/store/session-store.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -45,6 +49,42 @@ export function sessionStoreContract(name: string, make: () => Promise<SessionSt
       const got = (await store.get(r.id))!;
       got.upstreamSessions.tools = 'changed';
       expect((await store.get(r.id))?.upstreamSessions.tools).toBe('u-1');
+    });
+
+    it('one claim of an upstream session wins however many replicas claim at once', async () => {
+      const { store, sibling } = await harness();
+      const id = randomUUID();
+      const claims = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((s, i) => (i % 2 ? sibling : store).claim(id, 'tools', `u-${s}`, 60)),
+      );
+      expect(new Set(claims).size).toBe(1);
+      expect(await sibling.claim(id, 'tools', 'u-late', 60)).toBe(claims[0]);
+      // Claims are per upstream.
+      expect(await store.claim(id, 'files', 'f-1', 60)).toBe('f-1');
+    });
+
+    it('a claim naming the id it replaces (one the upstream forgot) takes over', async () => {
+      const { store, sibling } = await harness();
+      const id = randomUUID();
+      await store.claim(id, 'tools', 'u-old', 60);
+      expect(await sibling.claim(id, 'tools', 'u-new', 60, 'u-other')).toBe('u-old');
+      expect(await sibling.claim(id, 'tools', 'u-new', 60, 'u-old')).toBe('u-new');
+      expect(await store.claim(id, 'tools', 'u-third', 60)).toBe('u-new');
+    });
+
+    it('storeUpstreamSession: replicas storing at once agree on one id, and the record holds it', async () => {
+      const { store, sibling } = await harness();
+      const r = record({ upstreamSessions: {} });
+      await store.put(r, 60);
+      const [fromA, fromB] = await Promise.all([
+        storeUpstreamSession(store, r, 'tools', 'u-a', 60),
+        storeUpstreamSession(sibling, r, 'tools', 'u-b', 60),
+      ]);
+      // Exactly one was told another id won, and that id is its sibling's.
+      const winner = fromA ?? 'u-a';
+      expect(fromB ?? 'u-b').toBe(winner);
+      expect([fromA, fromB].filter((x) => x === undefined)).toHaveLength(1);
+      expect((await sibling.get(r.id))?.upstreamSessions.tools).toBe(winner);
     });
 
     it('answers undefined for an unknown id and false when touching it', async () => {

@@ -34,6 +34,7 @@ beforeAll(async () => {
         keys: [
           { key: 'key-alice-0123456789', caller: 'alice' },
           { key: 'key-bob-0123456789abc', caller: 'bob' },
+          { key: 'key-carol-0123456789a', caller: 'carol' },
         ],
       },
     },
@@ -114,6 +115,18 @@ describe('upstream sessions on a 2025-era upstream', () => {
     const bob = await modernSession(a, 'key-bob-0123456789abc');
     expect(aliceAgain.session).toBe(alice.session);
     expect(bob.session).not.toBe(alice.session);
+  });
+
+  it("meets a caller's first calls, sent to both replicas at once, in one upstream session", async () => {
+    // Each replica opens one for the caller; one is stored first and every call uses it (none meets
+    // the other, which its replica ends).
+    const seen = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => modernSession(i % 2 ? b : a, 'key-carol-0123456789a')),
+    );
+    const ids = new Set(seen.map((s) => s.session));
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toEqual(expect.any(String));
+    expect((await modernSession(b, 'key-carol-0123456789a')).session).toBe([...ids][0]);
   });
 
   it('opens a new one, unseen by the client, when the upstream restarted and forgot it', async () => {

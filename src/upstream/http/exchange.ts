@@ -127,7 +127,7 @@ export class Exchange {
     // StringDecoder per response showed in the profile; a split multi-byte character is safe either way).
     if (sse || status < 200 || status >= 300) res.setEncoding('utf8');
     if (status < 200 || status >= 300) {
-      this.onErrorStatus(res, status, sse);
+      this.onErrorStatus(res, status, sse, headers['mcp-session-id'] !== undefined);
       return;
     }
     if (this.opts.acceptOnly) {
@@ -153,8 +153,12 @@ export class Exchange {
     res.on('error', () => this.finish(closedEarly(this.link.upstream)));
   }
 
-  /** An error status: its JSON-RPC error (JSON or SSE body) is the answer; without one, the status is. */
-  private onErrorStatus(res: http.IncomingMessage, status: number, sse: boolean): void {
+  /**
+   * An error status: its JSON-RPC error (JSON or SSE body) is the answer; without one, the status is.
+   * A 404 to a request in a session is always the status, whatever its body says (SDK servers send
+   * "Session not found" as a JSON-RPC error): the session is gone and the caller opens a new one.
+   */
+  private onErrorStatus(res: http.IncomingMessage, status: number, sse: boolean, inSession: boolean): void {
     let text = '';
     res.on('data', (chunk: string) => {
       if (text.length < MAX_ERROR_BODY) text += chunk;
@@ -164,7 +168,8 @@ export class Exchange {
       if (sse) new SseReader((e) => (found ??= parseMessage(e.data))).push(`${text}\n\n`);
       else found = parseMessage(text);
       const usable = found?.error !== undefined && (found.id === this.message.id || found.id == null);
-      if (usable && status !== 401 && status !== 403) this.finish(undefined, found);
+      if (usable && status !== 401 && status !== 403 && !(status === 404 && inSession))
+        this.finish(undefined, found);
       else
         this.finish(
           new UpstreamHttpError(status, `upstream "${this.link.upstream}" answered HTTP ${status}`),
