@@ -62,7 +62,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       ? new RedisReplicaBus(redis, config.store, log)
       : new MemoryReplicaBus();
   const governance = await buildGovernance(config, { metrics, log, redis });
-  const federation = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
+  const federation = new Federation(config, log, metrics, governance.pipeline, governance.entryAccess);
   for (const observer of governance.observers) federation.observe(observer);
   // Per-client upstream sessions are shared: one replica at a time holds each one's GET stream.
   federation.connectReplicas(

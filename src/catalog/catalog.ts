@@ -16,6 +16,8 @@ export interface Route {
   upstream: Upstream;
   /** The upstream's own name (tools, prompts) or URI (resources). */
   name: string;
+  /** A tool's annotations (Cedar reads them). */
+  annotations?: Record<string, unknown>;
 }
 
 interface TemplateRoute {
@@ -166,7 +168,13 @@ export class Catalog {
         );
         continue;
       }
-      routes.set(name, { upstream: ctx.upstream, name: entry.name });
+      const annotations = (entry as { annotations?: Record<string, unknown> }).annotations;
+      routes.set(
+        name,
+        annotations
+          ? { upstream: ctx.upstream, name: entry.name, annotations }
+          : { upstream: ctx.upstream, name: entry.name },
+      );
       out.push(stampHops({ ...entry, name }, hops));
     }
   }

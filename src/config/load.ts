@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
+import { readCedarPolicies } from '../hooks/cedar/index.ts';
 import { type ConfigProblem, type Env, formatPath, interpolateEnv } from './env.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
@@ -56,10 +57,31 @@ export function parseConfigText(text: string, options: { source?: string; env?: 
   const doc = parseDocument(text, { schema, merge: schema === 'core', prettyErrors: true });
   if (doc.errors.length > 0) return { ok: false, problems: doc.errors.map((e) => syntaxProblem(e, source)) };
   try {
-    return parseConfig(doc.toJS({ maxAliasCount: 100 }), env);
+    const result = parseConfig(doc.toJS({ maxAliasCount: 100 }), env);
+    const base = source !== undefined && source !== CONFIG_YAML_SOURCE ? dirname(source) : process.cwd();
+    return result.ok ? withCedarChecked(result, base) : result;
   } catch (err) {
     return { ok: false, problems: [{ path: source ?? formatPath([]), message: (err as Error).message }] };
   }
+}
+
+/** An inline document (MCP_FED_CONFIG_YAML) has no directory of its own: paths are relative to the cwd. */
+const CONFIG_YAML_SOURCE = 'MCP_FED_CONFIG_YAML';
+
+/**
+ * `policies.cedar`: its files resolved against the config file's directory, then read, parsed and
+ * (with a schema) validated, so a policy error is a config problem located as `file:line:column`.
+ */
+function withCedarChecked(result: Extract<ParseResult, { ok: true }>, base: string): ParseResult {
+  const cedar = result.config.policies.cedar;
+  if (!cedar) return result;
+  const at = (p: string | undefined) => (p === undefined || isAbsolute(p) ? p : resolve(base, p));
+  const resolved = { ...cedar, policies: at(cedar.policies), schema: at(cedar.schema) };
+  if (resolved.policies === undefined) delete resolved.policies;
+  if (resolved.schema === undefined) delete resolved.schema;
+  result.config.policies.cedar = resolved;
+  const read = readCedarPolicies(resolved);
+  return read.ok ? result : { ok: false, problems: read.problems };
 }
 
 /** Like {@link loadConfigFile} but returns the problems instead of throwing. */

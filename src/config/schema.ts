@@ -273,6 +273,22 @@ const PoliciesSchema = z.strictObject({
     )
     .default([])
     .describe('Every matching rule applies; one bucket per (caller, public tool) per rule'),
+  cedar: z
+    .strictObject({
+      policies: text().optional().describe('Cedar policy file (relative to the config file)'),
+      inline: text().optional().describe('Cedar policies in the config itself'),
+      schema: text()
+        .optional()
+        .describe('Cedar schema file (Cedar or JSON syntax): `check` validates against it'),
+    })
+    .check(
+      crossCheck((c, report) => {
+        if ((c.policies === undefined) === (c.inline === undefined))
+          report([], 'needs policies or inline (one of them)');
+      }),
+    )
+    .optional()
+    .describe('Cedar policies, evaluated after the glob ACL allows; both must allow'),
 });
 
 const PiiSchema = z.strictObject({
@@ -467,3 +483,4 @@ export type SessionsConfig = Config['sessions'];
 export type LimitsConfig = Config['limits'];
 export type SecretsConfig = Config['secrets'];
 export type MetricsConfig = Config['metrics'];
+export type CedarConfig = NonNullable<PoliciesConfig['cedar']>;

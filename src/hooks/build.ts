@@ -2,9 +2,13 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
 import type { CallObserver } from '../router/federation.ts';
+import type { EntryAccess } from '../router/visible-lists.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
-import { type AccessFilter, Acl, aclHook } from './acl.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
+import { Acl, aclHook } from './acl.ts';
 import { createAuditLog } from './audit/index.ts';
+import { type CedarAuthorizer, cedarHook, loadCedar } from './cedar/index.ts';
+import type { CedarAction } from './cedar/policy-set.ts';
 import { loadPiiHooks } from './pii-loader.ts';
 import { HookPipeline, type PostHook, type PreHook } from './pipeline.ts';
 import {
@@ -20,8 +24,8 @@ export interface Governance {
   pipeline: HookPipeline;
   /** Call observers for Federation.observe (the audit log). */
   observers: CallObserver[];
-  /** Per-caller visibility for Federation.list; undefined when no ACL rule exists. */
-  aclFilter: AccessFilter | undefined;
+  /** Per-caller visibility for Federation.list (ACL and Cedar); undefined when neither is on. */
+  entryAccess: EntryAccess | undefined;
   /** Flushes the audit log and releases what governance opened (not the shared Redis client). */
   close(): Promise<void>;
   /** Whether the store governance depends on answers (/readyz). */
@@ -39,6 +43,31 @@ export interface GovernanceDeps {
 
 const PING_TIMEOUT_MS = 1_000;
 
+const LIST_ACTION: Record<ListKind, CedarAction> = {
+  tools: 'tools/call',
+  prompts: 'prompts/get',
+  resources: 'resources/read',
+  resourceTemplates: 'resources/read',
+};
+
+/** Lists show an entry when the ACL allows its name and Cedar does not deny it whatever the arguments. */
+function entryAccess(acl: Acl, cedar: CedarAuthorizer | undefined): EntryAccess | undefined {
+  if (!acl.active && !cedar) return undefined;
+  return (caller, kind, name, route) => {
+    if (acl.active && !acl.allows(caller, name)) return false;
+    if (!cedar) return true;
+    const r = route();
+    return cedar.listable({
+      caller,
+      action: LIST_ACTION[kind],
+      name,
+      upstream: r?.upstream.name ?? '',
+      upstreamName: r?.name ?? '',
+      annotations: r?.annotations,
+    });
+  };
+}
+
 /**
  * Assembles the hook pipeline in its fixed order, pre: ACL (cheapest, and a denied call must not
  * count against a rate limit), rate limit, PII; post: PII. The audit log observes every call,
@@ -53,6 +82,9 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
 
   const acl = new Acl(config.policies.acl);
   if (acl.active) pre.push(aclHook(acl));
+  // Cedar after the glob ACL (both must allow), before the rate limit: a denied call counts against nothing.
+  const cedar = config.policies.cedar ? loadCedar(config.policies.cedar, log) : undefined;
+  if (cedar) pre.push(cedarHook(cedar));
 
   if (config.policies.rateLimits.length > 0) {
     // On Redis, replicas lease units of a window and spend them locally (no round trip per call).
@@ -71,13 +103,17 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
     closers.push(pii.close);
   }
 
-  const audit = createAuditLog(config.audit, { log, stdoutIsProtocol: deps.stdoutIsProtocol });
+  const audit = createAuditLog(config.audit, {
+    log,
+    stdoutIsProtocol: deps.stdoutIsProtocol,
+    cedar: cedar !== undefined,
+  });
   const observers: CallObserver[] = audit ? [audit.observe] : [];
 
   return {
     pipeline: new HookPipeline(pre, post),
     observers,
-    aclFilter: acl.active ? acl.filter : undefined,
+    entryAccess: entryAccess(acl, cedar),
     async close() {
       // The audit log last: hooks closing may still finish calls that it must record.
       await Promise.allSettled(closers.map((c) => c()));

@@ -12,6 +12,10 @@ export type CallMethod = 'tools/call' | 'prompts/get' | 'resources/read';
 export interface Caller {
   id: string;
   groups: readonly string[];
+  /** How the credential was presented (Cedar's `principal.kind`); absent: `none`. */
+  kind?: 'apiKey' | 'jwt' | 'asserted' | 'none';
+  /** A JWT's claims (Cedar's `principal.claims`). */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 /** One governed call on its way to an upstream. */
@@ -24,6 +28,8 @@ export interface McpCall {
   upstreamName: string;
   /** Params as they will be sent upstream (name already rewritten). */
   params: Record<string, unknown>;
+  /** A tool's annotations as its upstream listed them. */
+  annotations?: Record<string, unknown>;
 }
 
 /** Per-request facts every hook and the audit record share. */
@@ -36,6 +42,8 @@ export interface CallContext {
   tracestate?: string;
   /** Decision recorded for the audit record (allow unless a hook rejected). */
   decision: string;
+  /** The Cedar policies that decided the call (audit `policy_ids`); undefined when Cedar is off. */
+  policyIds?: string[];
   /** Vault token ids minted or resolved for this call (never values). */
   tokenIds: string[];
   /**

@@ -173,7 +173,7 @@ export function createProxyServer(fed: Federation, down: DownstreamContext): Ser
         traced('resources/subscribe', ctx, req.params, async () => {
           if (down.subscriptions?.has(req.params.uri)) return {};
           // A resource the caller may not read is one it cannot follow either (and, as in lists, does not exist for it).
-          if (!fed.allowed(down.caller, req.params.uri))
+          if (!fed.allowed(down.caller, 'resources', req.params.uri))
             throw new ProxyError('UNKNOWN_RESOURCE', `unknown resource: ${req.params.uri}`, {
               uri: req.params.uri,
             });

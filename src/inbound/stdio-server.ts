@@ -33,7 +33,7 @@ export async function serveStdio(config: Config, log: Logger): Promise<StdioHand
   redis?.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));
   // The local client is the caller "anonymous" (stdio has no credentials); ACL and rate limits apply to it.
   const governance = await buildGovernance(config, { metrics, log, redis, stdoutIsProtocol: true });
-  const fed = new Federation(config, log, metrics, governance.pipeline, governance.aclFilter);
+  const fed = new Federation(config, log, metrics, governance.pipeline, governance.entryAccess);
   for (const observer of governance.observers) fed.observe(observer);
   await Promise.all([fed.start(5_000), redis && redisReady(redis, 5_000)]);
   const servers = new Set<Server>();

@@ -5,7 +5,6 @@ import { paginate } from '../catalog/cursor.ts';
 import { OutboundAssertions } from '../chain/outbound-assertions.ts';
 import type { Config } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
-import type { AccessFilter } from '../hooks/acl.ts';
 import {
   type CallContext,
   type Caller,
@@ -31,7 +30,7 @@ import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
 import { upstreamParams, withSessionLogLevel } from './meta.ts';
 import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
-import { VisibleLists } from './visible-lists.ts';
+import { type EntryAccess, VisibleLists } from './visible-lists.ts';
 
 export type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 
@@ -61,8 +60,8 @@ export class Federation {
     private readonly log: Logger,
     private readonly metrics: Metrics,
     readonly hooks = new HookPipeline(),
-    /** Per-caller visibility (the ACL): lists show, and completion reaches, only what it allows. */
-    private readonly access?: AccessFilter,
+    /** Per-caller visibility (ACL, Cedar): lists show, and completion reaches, only what it allows. */
+    private readonly access?: EntryAccess,
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
     this.changes = new CatalogChanges(this.catalog, log);
@@ -77,7 +76,9 @@ export class Federation {
     });
     this.accounting = new CallAccounting(this.catalog, metrics);
     this.tracing = Tracing.create(config.telemetry, log);
-    this.visibleLists = access ? new VisibleLists(access) : undefined;
+    this.visibleLists = access
+      ? new VisibleLists(access, (kind, name) => this.routeOf(kind, name))
+      : undefined;
     this.bridge = new InputBridge(hooks, config.secrets.requestStateKey, new MemoryReplicaBus());
     this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
     this.upstreams = config.upstreams.map(
@@ -178,9 +179,15 @@ export class Federation {
     );
   }
 
-  /** Whether `caller` may use the entry with this public name (tools, prompts) or URI (resources). */
-  allowed(caller: Caller, name: string): boolean {
-    return this.access ? this.access(caller, name) : true;
+  /** Whether `caller` may use the entry of `kind` with this public name (tools, prompts) or URI (resources). */
+  allowed(caller: Caller, kind: ListKind, name: string): boolean {
+    return this.access ? this.access(caller, kind, name, () => this.routeOf(kind, name)) : true;
+  }
+
+  private routeOf(kind: ListKind, name: string): Route | undefined {
+    if (kind === 'tools') return this.catalog.resolveTool(name);
+    if (kind === 'prompts') return this.catalog.resolvePrompt(name);
+    return kind === 'resources' ? this.catalog.resolveResource(name) : undefined;
   }
 
   /** Forwards tools/call, prompts/get or resources/read through the hooks to the owning upstream. */
@@ -217,6 +224,7 @@ export class Federation {
         upstreamName: route.name,
         params: { ...params, [key]: route.name },
       };
+      if (route.annotations) call.annotations = route.annotations;
       if (!this.hooks.empty) {
         const pre = await this.hooks.before(call, ctx);
         if (!pre.ok) throw pre.error;
@@ -287,7 +295,9 @@ export class Federation {
     if (
       route &&
       ctx.caller &&
-      !this.allowed(ctx.caller, ref?.type === 'ref/prompt' ? String(ref.name) : String(ref?.uri))
+      !(ref?.type === 'ref/prompt'
+        ? this.allowed(ctx.caller, 'prompts', String(ref.name))
+        : this.allowed(ctx.caller, 'resourceTemplates', String(ref?.uri)))
     )
       route = undefined;
     if (!route || !nextRef) {

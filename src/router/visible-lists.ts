@@ -1,6 +1,18 @@
-import type { AccessFilter } from '../hooks/acl.ts';
+import type { Route } from '../catalog/catalog.ts';
 import type { Caller } from '../hooks/pipeline.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
+
+/**
+ * Whether `caller` may see (and so use) the entry of `kind` with this public name (tools, prompts) or
+ * URI (resources, templates): the glob ACL by name, Cedar by the entry's route too (looked up only when
+ * asked, with its tool annotations).
+ */
+export type EntryAccess = (
+  caller: Caller,
+  kind: ListKind,
+  name: string,
+  route: () => (Route & { annotations?: Record<string, unknown> }) | undefined,
+) => boolean;
 
 const MAX_CALLERS = 1_000;
 
@@ -12,7 +24,10 @@ const MAX_CALLERS = 1_000;
 export class VisibleLists {
   private readonly memo = new WeakMap<readonly unknown[], Map<string, unknown[]>>();
 
-  constructor(private readonly access: AccessFilter) {}
+  constructor(
+    private readonly access: EntryAccess,
+    private readonly routeOf: (kind: ListKind, name: string) => Route | undefined,
+  ) {}
 
   items(kind: ListKind, items: readonly unknown[], caller: Caller): readonly unknown[] {
     let perCaller = this.memo.get(items);
@@ -23,7 +38,10 @@ export class VisibleLists {
     const key = `${caller.id}\0${caller.groups.join('\0')}`;
     let filtered = perCaller.get(key);
     if (!filtered) {
-      filtered = items.filter((item) => this.access(caller, entryName(kind, item)));
+      filtered = items.filter((item) => {
+        const name = entryName(kind, item);
+        return this.access(caller, kind, name, () => this.routeOf(kind, name));
+      });
       if (perCaller.size >= MAX_CALLERS) perCaller.clear();
       perCaller.set(key, filtered);
     }

@@ -101,9 +101,9 @@ describe('AssertedCallers (the receiving proxy)', () => {
   it('serves a trusted proxy’s request as the asserted caller', () => {
     const r = req({ [CALLER_HEADER]: a.sign(alice, 'r1'), 'x-request-id': 'r1' });
     expect(AssertedCallers.present(r)).toBe(true);
-    expect(gate.apply(r, edge)).toEqual({ ok: true, caller: alice });
+    expect(gate.apply(r, edge)).toEqual({ ok: true, caller: { ...alice, kind: 'asserted' } });
     const viaGroup = { ok: true as const, caller: { id: 'edge-2', groups: ['proxies'] } };
-    expect(gate.apply(r, viaGroup)).toEqual({ ok: true, caller: alice });
+    expect(gate.apply(r, viaGroup)).toEqual({ ok: true, caller: { ...alice, kind: 'asserted' } });
   });
 
   it('forbids an assertion from an untrusted caller, even a valid one', () => {
@@ -148,7 +148,7 @@ describe('InboundAuth with trusted proxies', () => {
     });
     const token = new CallerAssertions(SECRET).sign(alice, 'r1');
     const req = { headers: { [CALLER_HEADER]: token, 'x-request-id': 'r1' } } as unknown as IncomingMessage;
-    expect(await auth.authenticate(req)).toEqual({ ok: true, caller: alice });
+    expect(await auth.authenticate(req)).toEqual({ ok: true, caller: { ...alice, kind: 'asserted' } });
     const plain = { headers: {} } as unknown as IncomingMessage;
     expect(await auth.authenticate(plain)).toEqual({ ok: true, caller: { id: 'edge-client', groups: [] } });
   });

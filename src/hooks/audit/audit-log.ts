@@ -21,6 +21,8 @@ export class AuditLog {
   constructor(
     private readonly sink: AuditSink,
     private readonly log: Logger,
+    /** Cedar is on: every record carries `policy_ids`. */
+    private readonly cedar = false,
   ) {}
 
   readonly observe = (rec: CallRecord): void => {
@@ -47,7 +49,7 @@ export class AuditLog {
     let text = '';
     for (const { rec, endedAt } of batch) {
       try {
-        text += `${JSON.stringify(auditRecord(rec, endedAt))}\n`;
+        text += `${JSON.stringify(auditRecord(rec, endedAt, this.cedar))}\n`;
       } catch (err) {
         // Arguments JSON cannot serialise (never for parsed JSON); the record still says the call happened.
         this.log.error({ err: (err as Error).message }, 'audit record could not be formatted');

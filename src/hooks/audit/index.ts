@@ -10,12 +10,15 @@ export { type AuditRecord, auditRecord, DECISIONS } from './record.ts';
  * The audit log for `audit` in the config, or undefined for `sink: off`. When stdout carries the
  * protocol (`mcp-fed stdio`), `sink: stdout` writes to stderr instead, one JSON object a line as well.
  */
-export function createAuditLog(config: AuditConfig, opts: { log: Logger; stdoutIsProtocol?: boolean }) {
+export function createAuditLog(
+  config: AuditConfig,
+  opts: { log: Logger; stdoutIsProtocol?: boolean; cedar?: boolean },
+) {
   if (config.sink === 'off') return undefined;
-  if (config.sink === 'file') return new AuditLog(fileSink(config.path), opts.log);
+  if (config.sink === 'file') return new AuditLog(fileSink(config.path), opts.log, opts.cedar);
   if (opts.stdoutIsProtocol) {
     opts.log.info('audit sink stdout is the protocol channel under stdio: audit records go to stderr');
-    return new AuditLog(streamSink(process.stderr, 'stderr'), opts.log);
+    return new AuditLog(streamSink(process.stderr, 'stderr'), opts.log, opts.cedar);
   }
-  return new AuditLog(streamSink(process.stdout, 'stdout'), opts.log);
+  return new AuditLog(streamSink(process.stdout, 'stdout'), opts.log, opts.cedar);
 }

@@ -32,6 +32,8 @@ export interface AuditRecord {
   redaction_tokens_ids: string[];
   trace_id: string | null;
   hops: number;
+  /** The Cedar policies that decided (`[]`: a default deny, or Cedar never reached); absent when Cedar is off. */
+  policy_ids?: string[];
 }
 
 const ms = (v: number) => Math.round(v * 1000) / 1000;
@@ -42,7 +44,7 @@ const ms = (v: number) => Math.round(v * 1000) / 1000;
  * the call had none), so an auditor holding the original request can prove what was sent without the
  * log holding a value. `endedAt` is the epoch ms at which the call ended; `timestamp` is its start.
  */
-export function auditRecord(rec: CallRecord, endedAt: number): AuditRecord {
+export function auditRecord(rec: CallRecord, endedAt: number, cedar = false): AuditRecord {
   const ctx = rec.ctx;
   const called = rec.upstreamStatus !== null || rec.upstreamMs > 0;
   const upstreamMs = called ? rec.upstreamMs : 0;
@@ -65,6 +67,7 @@ export function auditRecord(rec: CallRecord, endedAt: number): AuditRecord {
     redaction_tokens_ids: [...ctx.tokenIds],
     trace_id: traceIdOf(ctx.traceparent),
     hops: ctx.hops,
+    ...(cedar && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
   };
 }
 

@@ -17,7 +17,7 @@ const digest = (key: string) => createHash('sha256').update(key).digest();
 export function apiKeyAuth(config: ApiKeysConfig): Authenticator {
   const entries = config.keys.map((k) => ({
     digest: digest(k.key),
-    caller: { id: k.caller, groups: Object.freeze([...k.groups]) } as Caller,
+    caller: { id: k.caller, groups: Object.freeze([...k.groups]), kind: 'apiKey' } as Caller,
   }));
   return {
     kind: 'apiKeys',

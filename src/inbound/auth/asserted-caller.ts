@@ -49,7 +49,9 @@ export class AssertedCallers {
       typeof token === 'string' ? token.trim() : '',
       typeof requestId === 'string' ? requestId : undefined,
     );
-    return verified.ok ? { ok: true, caller: verified.caller } : forbidden(verified.description);
+    return verified.ok
+      ? { ok: true, caller: { ...verified.caller, kind: 'asserted' } }
+      : forbidden(verified.description);
   }
 
   private trusts(caller: Caller): boolean {

@@ -58,7 +58,12 @@ export function jwtAuth(config: JwtAuthConfig): Authenticator {
     const id = callerId(payload);
     if (!id)
       return { ok: false, reason: 'invalid', description: 'the token names no subject (sub or client_id)' };
-    const caller: Caller = { id, groups: Object.freeze(groupsOf(payload, config.groupsClaim)) };
+    const caller: Caller = {
+      id,
+      groups: Object.freeze(groupsOf(payload, config.groupsClaim)),
+      kind: 'jwt',
+      claims: Object.freeze({ ...payload }),
+    };
     const untilExp = (payload.exp ?? 0) * 1000 - Date.now();
     if (untilExp > 0) verified.set(key, caller, { ttl: Math.min(VERIFIED_TTL_MS, untilExp) });
     return { ok: true, caller };
