@@ -140,8 +140,13 @@ export class Topology {
     const count: AuditCount = { records: 0, byResult: {}, byUpstream: {} };
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
+      const rec = JSON.parse(line) as {
+        result_status?: string;
+        upstream?: string | null;
+        segment_start?: true;
+      };
+      if (rec.segment_start) continue; // a process's chain segment, not a call
       count.records++;
-      const rec = JSON.parse(line) as { result_status?: string; upstream?: string | null };
       const result = rec.result_status ?? 'missing';
       const upstream = rec.upstream ?? 'none';
       count.byResult[result] = (count.byResult[result] ?? 0) + 1;

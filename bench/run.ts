@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
+import { measureCedarRows } from './cedar-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
 import {
   childPid,
@@ -119,6 +120,8 @@ async function main(): Promise<number> {
     })),
   );
   rows.push(...(await measurePeerRows()));
+  // In-process micro rows last: nothing else of the bench is running while they time themselves.
+  const microRows = measureCedarRows(quick ? 5_000 : 20_000);
 
   const results = {
     machine: {
@@ -137,9 +140,14 @@ async function main(): Promise<number> {
       load_average_1m: { before: loadBefore, after: os.loadavg()[0] ?? 0 },
     },
     rows: rows.map((r) => ({ ...r, ...contractFields(r) })),
+    micro_rows: microRows,
   };
   writeFileSync(flags.out ?? 'bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${table(rows)}\n\n`);
+  for (const m of microRows)
+    process.stdout.write(
+      `${m.row}: p50 ${m.p50_us} µs, p99 ${m.p99_us} µs (target ${m.target_us} µs: ${m.verdict})\n`,
+    );
   for (const [where, error] of firstErrors) process.stdout.write(`first error ${where}: ${error}\n`);
 
   const calls = rows.reduce((sum, r) => sum + r.calls, 0);

@@ -8,12 +8,33 @@ const USAGE = `usage:
   mcp-fed serve [--config FILE] [--port N] [--host H]   serve over Streamable HTTP (no config: the sample federation)
   mcp-fed stdio --config FILE                           serve one local client over stdio
   mcp-fed check --config FILE                           validate a config file
+  mcp-fed audit verify FILE [--config F] [--expect-last HASH]
+                                                        check an audit file's hash chain (key: secrets.auditKey or MCP_FED_AUDIT_KEY)
 without --config, the config comes from the environment:
   MCP_FED_CONFIG_YAML=DOCUMENT   the config itself, YAML or JSON (for platforms where mounting a file is awkward)
   MCP_FED_CONFIG=FILE            path of the config file (MCP_FED_CONFIG_YAML wins when both are set)`;
 
+async function auditCommand(args: string[]): Promise<number> {
+  let parsed: { values: { config?: string; 'expect-last'?: string }; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args,
+      options: { config: { type: 'string', short: 'c' }, 'expect-last': { type: 'string' } },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  const [sub, file, ...extra] = parsed.positionals;
+  if (sub !== 'verify' || !file || extra.length > 0) return usage('audit verify needs one FILE');
+  const { runAuditVerify } = await import('./hooks/audit/verify-command.ts');
+  return runAuditVerify({ file, config: parsed.values.config, expectLast: parsed.values['expect-last'] });
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
+  if (command === 'audit') return auditCommand(rest);
   let values: { config?: string; port?: string; host?: string };
   try {
     ({ values } = parseArgs({

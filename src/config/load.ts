@@ -276,7 +276,14 @@ function withDefaultRegion(data: unknown, env: Env): unknown {
   return data;
 }
 
-const SECRET_KEYS = new Set(['clientSecret', 'key', 'vaultKey', 'requestStateKey', 'assertionKey']);
+const SECRET_KEYS = new Set([
+  'clientSecret',
+  'key',
+  'vaultKey',
+  'requestStateKey',
+  'assertionKey',
+  'auditKey',
+]);
 const SECRET_MAPS = new Set(['headers', 'env']);
 
 function collectSecrets(node: unknown, into: Set<string>, key = '', inMap = false): Set<string> {

@@ -384,6 +384,9 @@ export const ConfigSchema = z
         requestStateKey: secret()
           .optional()
           .describe('Key for request state; generated per process if absent'),
+        auditKey: secret()
+          .optional()
+          .describe('HMAC key of the audit chain and argument hashes; generated per process if absent'),
         assertionKey: secret()
           .optional()
           .describe(

@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
+import { configVersion } from '../config/version.ts';
 import type { Logger } from '../log.ts';
 import type { CallObserver } from '../router/federation.ts';
 import type { EntryAccess } from '../router/visible-lists.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import { Acl, aclHook } from './acl.ts';
+import { auditKey } from './audit/chain.ts';
 import { createAuditLog } from './audit/index.ts';
 import { type CedarAuthorizer, cedarHook, loadCedar } from './cedar/index.ts';
 import type { CedarAction } from './cedar/policy-set.ts';
@@ -103,10 +105,15 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
     closers.push(pii.close);
   }
 
+  const { key, generated } = auditKey(config.secrets.auditKey);
+  if (generated && config.audit.sink !== 'off')
+    log.warn(
+      'secrets.auditKey is not set: a key generated for this process signs the audit chain (its hashes compare within this process only; `audit verify` cannot check them)',
+    );
   const audit = createAuditLog(config.audit, {
     log,
     stdoutIsProtocol: deps.stdoutIsProtocol,
-    cedar: cedar !== undefined,
+    record: { key, configVersion: configVersion(config), cedar: cedar !== undefined },
   });
   const observers: CallObserver[] = audit ? [audit.observe] : [];
 

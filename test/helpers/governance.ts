@@ -4,8 +4,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { MODERN, modernRequest, type RawReply, rawPost } from './federation.ts';
 
-/** The audit record's fields, exactly and in order (DESIGN.md, "Audit record"). */
-export const AUDIT_FIELD_ORDER = [
+/** The audit record's fields before the chain seals it, exactly and in order (DESIGN.md, "Audit record"). */
+export const AUDIT_RECORD_FIELDS = [
   'request_id',
   'timestamp',
   'caller_identity',
@@ -22,14 +22,19 @@ export const AUDIT_FIELD_ORDER = [
   'redaction_tokens_ids',
   'trace_id',
   'hops',
+  'config_version',
+  'upstream_identity',
 ];
+
+/** A line of the audit file: the record, then its chain members (no Cedar, no hook). */
+export const AUDIT_FIELD_ORDER = [...AUDIT_RECORD_FIELDS, 'prev_hash', 'hash'];
 
 /** The same, sorted, to compare with the keys of a parsed record. */
 export const AUDIT_FIELDS = [...AUDIT_FIELD_ORDER].sort();
 
 export type AuditLine = Record<string, unknown>;
 
-/** Every record of a JSON Lines audit file ([] when it does not exist yet). */
+/** Every call record of a JSON Lines audit file ([] when it does not exist yet); segment records left out. */
 export function readAudit(path: string): AuditLine[] {
   let text = '';
   try {
@@ -40,7 +45,8 @@ export function readAudit(path: string): AuditLine[] {
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as AuditLine);
+    .map((l) => JSON.parse(l) as AuditLine)
+    .filter((r) => r.segment_start !== true);
 }
 
 /** A 2026-07-28 SDK client sending the given headers (credentials) on every request. */

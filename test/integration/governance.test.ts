@@ -27,6 +27,7 @@ const KEYS = {
   carol: 'key-carol-0123456789abcdef',
   dave: 'key-dave-0123456789abcdef',
 };
+const AUDIT_KEY = 'governance-audit-key-0123456789';
 const as = (who: keyof typeof KEYS) => ({ authorization: `Bearer ${KEYS[who]}` });
 
 let tools: StartedServer;
@@ -72,6 +73,7 @@ beforeAll(async () => {
       ],
     },
     audit: { sink: 'file', path: auditPath },
+    secrets: { auditKey: AUDIT_KEY },
   }));
   for (const who of ['alice', 'bob', 'carol', 'dave'] as const)
     clients[who] = await modernClientWith(url, as(who));
@@ -345,7 +347,7 @@ describe('audit completeness', () => {
   });
 
   it('hashes the arguments as received and carries the trace id of the traceparent', async () => {
-    const { createHash } = await import('node:crypto');
+    const { createHmac } = await import('node:crypto');
     const args = { text: 'hash me', n: [1, 2, { x: null }] };
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     await rawCall(
@@ -363,7 +365,10 @@ describe('audit completeness', () => {
       if (!r) throw new Error('no record yet');
       return r;
     });
-    expect(record.pre_transform_hash).toBe(createHash('sha256').update(JSON.stringify(args)).digest('hex'));
+    // HMAC-SHA256 under secrets.auditKey: an auditor with the key can check it; nobody can guess it back.
+    expect(record.pre_transform_hash).toBe(
+      createHmac('sha256', AUDIT_KEY).update(JSON.stringify(args)).digest('hex'),
+    );
     expect(record.trace_id).toBe(traceId);
   });
 

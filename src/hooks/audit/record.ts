@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { CallRecord } from '../../router/federation.ts';
 
 /** The policy decisions an audit record may carry (DESIGN.md, "Audit record"). */
@@ -32,6 +32,10 @@ export interface AuditRecord {
   redaction_tokens_ids: string[];
   trace_id: string | null;
   hops: number;
+  /** Which config judged the call (a hash of it). */
+  config_version: string;
+  /** Whose credential reached the upstream: the proxy's own (`service`) or the caller's. */
+  upstream_identity: 'service' | 'caller';
   /** The Cedar policies that decided (`[]`: a default deny, or Cedar never reached); absent when Cedar is off. */
   policy_ids?: string[];
 }
@@ -40,11 +44,19 @@ const ms = (v: number) => Math.round(v * 1000) / 1000;
 
 /**
  * Builds the record of a finished call; runs in the buffered writer, off the request's path. The
- * arguments are only ever hashed: sha256 (hex) of their JSON as received, before any hook (`{}` when
- * the call had none), so an auditor holding the original request can prove what was sent without the
- * log holding a value. `endedAt` is the epoch ms at which the call ended; `timestamp` is its start.
+ * arguments are only ever hashed: HMAC-SHA256 (hex) under `secrets.auditKey` of their JSON as
+ * received, before any hook (`{}` when the call had none): an auditor holding the key and the original
+ * request can prove what was sent; a reader of the log alone cannot guess short values back. `endedAt` is the epoch ms at which the call ended; `timestamp` is its start.
  */
-export function auditRecord(rec: CallRecord, endedAt: number, cedar = false): AuditRecord {
+export interface RecordOptions {
+  /** `secrets.auditKey`: the arguments' hash is an HMAC under it. */
+  key: Buffer;
+  configVersion: string;
+  /** Cedar is on: `policy_ids` is present. */
+  cedar?: boolean;
+}
+
+export function auditRecord(rec: CallRecord, endedAt: number, opts: RecordOptions): AuditRecord {
   const ctx = rec.ctx;
   const called = rec.upstreamStatus !== null || rec.upstreamMs > 0;
   const upstreamMs = called ? rec.upstreamMs : 0;
@@ -55,7 +67,7 @@ export function auditRecord(rec: CallRecord, endedAt: number, cedar = false): Au
     tool_name: rec.publicName,
     upstream: rec.upstream,
     upstream_tool: rec.upstreamName,
-    pre_transform_hash: createHash('sha256')
+    pre_transform_hash: createHmac('sha256', opts.key)
       .update(JSON.stringify(rec.argumentsValue ?? {}))
       .digest('hex'),
     latency_ms: ms(rec.totalMs),
@@ -67,7 +79,9 @@ export function auditRecord(rec: CallRecord, endedAt: number, cedar = false): Au
     redaction_tokens_ids: [...ctx.tokenIds],
     trace_id: traceIdOf(ctx.traceparent),
     hops: ctx.hops,
-    ...(cedar && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
+    config_version: opts.configVersion,
+    upstream_identity: 'service',
+    ...(opts.cedar && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
   };
 }
 
