@@ -83,6 +83,20 @@ export interface PostHook {
     result: Record<string, unknown>,
     ctx: CallContext,
   ): Outcome<Record<string, unknown>> | Promise<Outcome<Record<string, unknown>>>;
+  /**
+   * Another answer on its way down that is not a governed call's result (completion/complete): hooks
+   * that scan what comes back (PII) implement it, as they do `after`.
+   */
+  downstream?(
+    result: Record<string, unknown>,
+    ctx: CallContext,
+  ): Outcome<Record<string, unknown>> | Promise<Outcome<Record<string, unknown>>>;
+  /**
+   * What passes down beside a result, synchronously so its order holds: a progress message, a log
+   * notification, an upstream's JSON-RPC error message and data. The value back (the same one when
+   * nothing changed).
+   */
+  passing?(value: unknown, ctx: CallContext): unknown;
 }
 
 export type PreResult = { ok: true; call: McpCall } | { ok: false; error: ProxyError };
@@ -150,6 +164,30 @@ export class HookPipeline {
         ctx.decision = outcome.decision;
         throw outcome.error;
       }
+      if (outcome.kind === 'mutate') current = outcome.value;
+    }
+    return current;
+  }
+
+  /** Whether any post hook scans what passes beside results (see {@link PostHook.passing}). */
+  get scansPassing(): boolean {
+    return this.post.some((h) => h.passing);
+  }
+
+  /** Runs `passing` of every post hook that has one, in order. */
+  passing<T>(value: T, ctx: CallContext): T {
+    let current: unknown = value;
+    for (const hook of this.post) if (hook.passing) current = hook.passing(current, ctx);
+    return current as T;
+  }
+
+  /** Runs `downstream` of every post hook that has one; throws the first rejection. */
+  async downstream(result: Record<string, unknown>, ctx: CallContext): Promise<Record<string, unknown>> {
+    let current = result;
+    for (const hook of this.post) {
+      if (!hook.downstream) continue;
+      const outcome = await hook.downstream(current, ctx);
+      if (outcome.kind === 'reject') throw outcome.error;
       if (outcome.kind === 'mutate') current = outcome.value;
     }
     return current;

@@ -4,7 +4,7 @@ import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
 import { OutboundAssertions } from '../chain/outbound-assertions.ts';
 import type { Config } from '../config/schema.ts';
-import { ProxyError } from '../errors.ts';
+import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import {
   type CallContext,
   type Caller,
@@ -29,6 +29,7 @@ import { CatalogChanges } from './catalog-changes.ts';
 import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
 import { upstreamParams, withSessionLogLevel } from './meta.ts';
 import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
+import { scannedCompletion, scannedError, scannedIO } from './scanned-io.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { type EntryAccess, VisibleLists } from './visible-lists.ts';
 
@@ -245,7 +246,7 @@ export class Federation {
           withSessionLogLevel(upstreamParams(call.params, ctx), up, io.session),
           call,
           ctx,
-          io,
+          this.hooks.scansPassing ? scannedIO(io, this.hooks, ctx) : io,
           // A retry after a person answered may come minutes later: sign the caller afresh for it.
           this.assertions
             ? () => {
@@ -260,6 +261,9 @@ export class Federation {
         ctx.decision = ctx.decision === 'allow' ? 'upstream_error' : ctx.decision;
         upstreamStatus = upstreamStatusOf(err);
         span?.upstreamEnd(upstreamStatus, err);
+        // An upstream's own error text may quote what it was given, or hold PII of its own.
+        if (err instanceof UpstreamRpcError && this.hooks.scansPassing)
+          throw scannedError(err, this.hooks, ctx);
         throw err;
       } finally {
         upstreamMs = performance.now() - u0;
@@ -309,10 +313,21 @@ export class Federation {
     }
     const target = route.upstream;
     this.assertions?.stamp(ctx, target.name);
-    return target.request('completion/complete', upstreamParams({ ...params, ref: nextRef }, ctx), {
-      signal: io.signal,
-      hop: ctx,
-    });
+    let sent: Record<string, unknown> = { ...params, ref: nextRef };
+    // What the user typed so far goes upstream as arguments do (PII scanned); the values come back as results do.
+    if (!this.hooks.empty) sent = await scannedCompletion(sent, this.hooks, ctx);
+    let result: Record<string, unknown>;
+    try {
+      result = await target.request('completion/complete', upstreamParams(sent, ctx), {
+        signal: io.signal,
+        hop: ctx,
+      });
+    } catch (err) {
+      if (err instanceof UpstreamRpcError && this.hooks.scansPassing)
+        throw scannedError(err, this.hooks, ctx);
+      throw err;
+    }
+    return this.hooks.empty ? result : this.hooks.downstream(result, ctx);
   }
 
   /**

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { composeIBAN, getCountrySpecifications, isValidIBAN } from 'ibantools';
+import { composeIBAN, getCountrySpecifications } from 'ibantools';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.ts';
 import { createDetector, createPiiHooks } from '../../src/hooks/pii/index.ts';
@@ -91,7 +91,9 @@ const iban = fc
     const value = composeIBAN({ countryCode: country, bban }) ?? '';
     return print ? value.replace(/(.{4})(?=.)/g, '$1 ') : value;
   })
-  .filter((v) => isValidIBAN(v.replace(/ /g, '')));
+  // Every mod-97-valid value counts, national check digits right or wrong (most random Belgian, French
+  // and Spanish BBANs have wrong ones): a mistyped account number is still a customer's account number.
+  .filter((v) => v !== '');
 
 const ssn = fc
   .tuple(

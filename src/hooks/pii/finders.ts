@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
-import { electronicFormatIBAN, getCountrySpecifications, isValidIBAN } from 'ibantools';
+import {
+  electronicFormatIBAN,
+  getCountrySpecifications,
+  ValidationErrorsIBAN,
+  validateIBAN,
+} from 'ibantools';
 import validator from 'validator';
 import type { PiiEntity } from '../../config/schema.ts';
 
@@ -137,6 +142,16 @@ const IBAN_LENGTHS = new Map<string, number>(
     .map(([code, spec]) => [code, spec.chars as number]),
 );
 
+/**
+ * Country, registered length and format, and ISO 7064 mod-97 check digits (DESIGN.md): a value whose
+ * national check digits are wrong is still someone's (mistyped) account number, so it counts. QR-IBANs
+ * are IBANs too.
+ */
+function isIban(value: string): boolean {
+  const { errorCodes } = validateIBAN(value, { allowQRIBAN: true });
+  return errorCodes.every((c) => c === ValidationErrorsIBAN.WrongAccountBankBranchChecksum);
+}
+
 export function findIbans(text: string, push: Push): void {
   for (const m of text.matchAll(IBAN_START)) {
     const length = IBAN_LENGTHS.get(m[1]!);
@@ -154,7 +169,7 @@ export function findIbans(text: string, push: Push): void {
     }
     if (count !== length || /[A-Za-z0-9]/.test(text[i] ?? '')) continue;
     const value = electronicFormatIBAN(text.slice(m.index, i));
-    if (value && isValidIBAN(value)) push('IBAN', m.index, i);
+    if (value && isIban(value)) push('IBAN', m.index, i);
   }
 }
 

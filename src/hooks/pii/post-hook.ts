@@ -33,8 +33,34 @@ export interface PostDeps {
 export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
   const { vault, log, detect, tokens } = deps;
   const detokenize = pii.mode === 'tokenize' && pii.detokenizeResponses;
-  return {
+  const maskUpstream =
+    pii.responses === 'off' ? undefined : rewriter(detect, { tokenize: false }, new Map(), new Set());
+  const hook: PostHook = {
     name: 'pii',
+    downstream: (result, ctx) => hook.after(undefined as never, result, ctx),
+    passing(value, ctx) {
+      // Synchronous, so no vault read: the caller's values this very call tokenized come back; other
+      // tokens stay tokens; PII the upstream sent is masked (a log line is no place for a vault token).
+      const minted = detokenize ? ctx.minted : undefined;
+      if (!maskUpstream && !minted) return value;
+      try {
+        return mapStrings(value, (s) => {
+          const spans = minted ? tokenSpans(s) : [];
+          const scan = maskUpstream ?? ((x: string) => x);
+          if (spans.length === 0) return scan(s);
+          let out = '';
+          let last = 0;
+          for (const t of spans) {
+            out += scan(s.slice(last, t.start)) + (minted?.get(t.id) ?? s.slice(t.start, t.end));
+            last = t.end;
+          }
+          return out + scan(s.slice(last));
+        });
+      } catch (err) {
+        if (!(err instanceof TooDeepError)) throw err;
+        return '[unscannable value withheld]';
+      }
+    },
     async after(_call, result, ctx) {
       try {
         let values = new Map<string, string>();
@@ -110,4 +136,5 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
       }
     },
   };
+  return hook;
 }
