@@ -4,7 +4,7 @@ import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
 import { OutboundAssertions } from '../chain/outbound-assertions.ts';
 import type { Config } from '../config/schema.ts';
-import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import { ProxyError } from '../errors.ts';
 import {
   type CallContext,
   type Caller,
@@ -29,7 +29,7 @@ import { CatalogChanges } from './catalog-changes.ts';
 import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
 import { upstreamParams, withSessionLogLevel } from './meta.ts';
 import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
-import { scannedCompletion, scannedError, scannedIO } from './scanned-io.ts';
+import { scannedCompletion, scannedFailure, scannedIO } from './scanned-io.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { type EntryAccess, VisibleLists } from './visible-lists.ts';
 
@@ -262,9 +262,7 @@ export class Federation {
         upstreamStatus = upstreamStatusOf(err);
         span?.upstreamEnd(upstreamStatus, err);
         // An upstream's own error text may quote what it was given, or hold PII of its own.
-        if (err instanceof UpstreamRpcError && this.hooks.scansPassing)
-          throw scannedError(err, this.hooks, ctx);
-        throw err;
+        throw scannedFailure(err, this.hooks, ctx);
       } finally {
         upstreamMs = performance.now() - u0;
       }
@@ -323,9 +321,7 @@ export class Federation {
         hop: ctx,
       });
     } catch (err) {
-      if (err instanceof UpstreamRpcError && this.hooks.scansPassing)
-        throw scannedError(err, this.hooks, ctx);
-      throw err;
+      throw scannedFailure(err, this.hooks, ctx);
     }
     return this.hooks.empty ? result : this.hooks.downstream(result, ctx);
   }

@@ -19,8 +19,12 @@ export function scannedIO(io: CallIO, hooks: HookPipeline, ctx: CallContext): Ca
   };
 }
 
-/** An upstream's JSON-RPC error with its message and data scanned (same code). */
-export function scannedError(err: UpstreamRpcError, hooks: HookPipeline, ctx: CallContext): UpstreamRpcError {
+/**
+ * What a failed upstream request throws on: an upstream's JSON-RPC error with its message and data
+ * scanned (same code) when a hook scans what passes down; any other error as it is.
+ */
+export function scannedFailure(err: unknown, hooks: HookPipeline, ctx: CallContext): unknown {
+  if (!(err instanceof UpstreamRpcError) || !hooks.scansPassing) return err;
   const message = hooks.passing(err.message, ctx);
   const data = err.data === undefined ? undefined : hooks.passing(err.data, ctx);
   return message === err.message && data === err.data

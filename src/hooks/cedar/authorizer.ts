@@ -39,6 +39,8 @@ export interface CedarDecision {
 interface Slice {
   setId: string;
   policies: ParsedPolicy[];
+  /** The slice's policies by id, as cedar-wasm takes them (preparsed once; partial evaluation reads it). */
+  byId: Record<string, string>;
   reads: PolicyReads;
   effects: Map<string, 'permit' | 'forbid'>;
 }
@@ -61,10 +63,6 @@ export class CedarAuthorizer {
     private readonly policies: readonly ParsedPolicy[],
     private readonly log: Logger,
   ) {}
-
-  get size(): number {
-    return this.policies.length;
-  }
 
   decide(req: CedarRequest, now = Date.now()): CedarDecision {
     const type = RESOURCE_TYPE[req.action];
@@ -108,7 +106,6 @@ export class CedarAuthorizer {
     const slice = this.slice(req.action, type, req.name);
     if (slice.policies.length === 0) return false;
     const unknown = (name: string): CedarValueJson => ({ __extn: { fn: 'unknown', arg: name } });
-    const full: CedarRequest = { ...req, hops: 0, era: 'modern' };
     const answer = cedar.isAuthorizedPartial({
       principal: { type: `${NS}::Caller`, id: req.caller.id },
       action: { type: `${NS}::Action`, id: req.action },
@@ -119,8 +116,8 @@ export class CedarAuthorizer {
         era: unknown('era'),
         time: unknown('time'),
       },
-      entities: this.entities(full, type, undefined),
-      policies: { staticPolicies: Object.fromEntries(slice.policies.map((p) => [p.id, p.text])) },
+      entities: this.entities(req, type, undefined),
+      policies: { staticPolicies: slice.byId },
     });
     if (answer.type === 'failure') return false;
     const r = answer.response;
@@ -139,14 +136,13 @@ export class CedarAuthorizer {
       const reads = noReads();
       for (const p of policies) addReads(p.json, reads);
       const setId = `mcp-fed:${this.generation}:${this.slices.size}`;
+      const byId = Object.fromEntries(policies.map((p) => [p.id, p.text]));
       if (policies.length > 0) {
-        const parsed = cedar.preparsePolicySet(setId, {
-          staticPolicies: Object.fromEntries(policies.map((p) => [p.id, p.text])),
-        });
+        const parsed = cedar.preparsePolicySet(setId, { staticPolicies: byId });
         if (parsed.type === 'failure')
           throw new Error(`Cedar: ${parsed.errors[0]?.message ?? 'cannot preparse'}`);
       }
-      slice = { setId, policies, reads, effects: new Map(policies.map((p) => [p.id, p.effect])) };
+      slice = { setId, policies, byId, reads, effects: new Map(policies.map((p) => [p.id, p.effect])) };
       this.slices.set(signature, slice);
     }
     this.byResource.set(key, slice);
@@ -169,7 +165,11 @@ export class CedarAuthorizer {
   }
 
   /** The principal and resource entities, with only what `reads` names (all of it when undefined). */
-  private entities(req: CedarRequest, type: ResourceType, reads: PolicyReads | undefined): EntityJson[] {
+  private entities(
+    req: Omit<CedarRequest, 'arguments' | 'hops' | 'era'>,
+    type: ResourceType,
+    reads: PolicyReads | undefined,
+  ): EntityJson[] {
     const out: EntityJson[] = [];
     if (!reads || reads.principalEntity) {
       const attrs: Record<string, unknown> = { kind: req.caller.kind ?? 'none' };

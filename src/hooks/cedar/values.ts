@@ -17,62 +17,38 @@ class TooBig extends Error {}
  * and objects (records) as they are; `null` members dropped; the escape keys `__entity` and `__extn`
  * renamed `_entity` / `_extn`, so a caller can never make an argument read as an entity or an
  * extension call. `reads` projects: only what a policy reads is converted (the rest is never walked).
- * Undefined for a value that maps to nothing (null) or, with `budget`, when the JSON text passes it.
+ * Undefined for a value that maps to nothing (null). The 64 KiB cap is {@link jsonLongerThan}'s.
  */
-export function toCedar(
-  value: unknown,
-  reads?: Reads,
-  budget?: { left: number },
-): CedarValueJson | undefined {
-  try {
-    return convert(value, reads, budget);
-  } catch (err) {
-    if (err instanceof TooBig) return undefined;
-    throw err;
-  }
-}
-
-function spend(budget: { left: number } | undefined, n: number): void {
-  if (!budget) return;
+function spend(budget: { left: number }, n: number): void {
   budget.left -= n;
   if (budget.left < 0) throw new TooBig();
 }
 
-function convert(
-  value: unknown,
-  reads: Reads | undefined,
-  budget?: { left: number },
-): CedarValueJson | undefined {
+export function toCedar(value: unknown, reads?: Reads): CedarValueJson | undefined {
   switch (typeof value) {
     case 'string':
-      spend(budget, value.length + 2);
       return value;
     case 'boolean':
-      spend(budget, 5);
       return value;
     case 'number':
-      spend(budget, 8);
       return number(value);
     case 'object': {
       if (value === null) return undefined;
       if (Array.isArray(value)) {
-        spend(budget, 2);
         const out: CedarValueJson[] = [];
         // A set's members are compared whole (contains, containsAll): never projected.
         for (const v of value) {
-          const c = convert(v, undefined, budget);
+          const c = toCedar(v);
           if (c !== undefined) out.push(c);
         }
         return out;
       }
-      spend(budget, 2);
       const out: Record<string, CedarValueJson> = {};
       const source = value as Record<string, unknown>;
       const keys = reads && !reads.whole ? [...reads.attrs.keys()] : Object.keys(source);
       for (const key of keys) {
         if (!Object.hasOwn(source, key)) continue;
-        spend(budget, key.length + 3);
-        const c = convert(source[key], reads?.whole ? undefined : reads?.attrs.get(key), budget);
+        const c = toCedar(source[key], reads?.whole ? undefined : reads?.attrs.get(key));
         if (c !== undefined) out[safeKey(key)] = c;
       }
       return out;

@@ -44,18 +44,7 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
       const minted = detokenize ? ctx.minted : undefined;
       if (!maskUpstream && !minted) return value;
       try {
-        return mapStrings(value, (s) => {
-          const spans = minted ? tokenSpans(s) : [];
-          const scan = maskUpstream ?? ((x: string) => x);
-          if (spans.length === 0) return scan(s);
-          let out = '';
-          let last = 0;
-          for (const t of spans) {
-            out += scan(s.slice(last, t.start)) + (minted?.get(t.id) ?? s.slice(t.start, t.end));
-            last = t.end;
-          }
-          return out + scan(s.slice(last));
-        });
+        return mapStrings(value, (s) => restoreAndScan(s, minted, maskUpstream));
       } catch (err) {
         if (!(err instanceof TooDeepError)) throw err;
         return '[unscannable value withheld]';
@@ -103,17 +92,9 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
                 entries,
                 entities,
               );
-        const next = mapStrings(result, (s) => {
-          const spans = values.size > 0 ? tokenSpans(s) : [];
-          if (spans.length === 0) return scan(s);
-          let out = '';
-          let last = 0;
-          for (const t of spans) {
-            out += scan(s.slice(last, t.start)) + (values.get(t.id) ?? s.slice(t.start, t.end));
-            last = t.end;
-          }
-          return out + scan(s.slice(last));
-        }) as Result;
+        const next = mapStrings(result, (s) =>
+          restoreAndScan(s, values.size > 0 ? values : undefined, scan),
+        ) as Result;
         if (entries.size > 0) {
           const list = [...entries.values()];
           try {
@@ -137,4 +118,25 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
     },
   };
   return hook;
+}
+
+/**
+ * One string on its way down: the tokens `values` knows become their values again, and every stretch
+ * between them goes through `scan` (PII the upstream sent); without either, the string as it is.
+ */
+function restoreAndScan(
+  s: string,
+  values: ReadonlyMap<string, string> | undefined,
+  scan: ((s: string) => string) | undefined,
+): string {
+  const spans = values ? tokenSpans(s) : [];
+  const through = scan ?? ((x: string) => x);
+  if (spans.length === 0) return through(s);
+  let out = '';
+  let last = 0;
+  for (const t of spans) {
+    out += through(s.slice(last, t.start)) + (values?.get(t.id) ?? s.slice(t.start, t.end));
+    last = t.end;
+  }
+  return out + through(s.slice(last));
 }
