@@ -96,7 +96,7 @@ export interface PostHook {
    * notification, an upstream's JSON-RPC error message and data. The value back (the same one when
    * nothing changed).
    */
-  passing?(value: unknown, ctx: CallContext): unknown;
+  passing?(value: unknown, ctx: CallContext | undefined): unknown;
 }
 
 export type PreResult = { ok: true; call: McpCall } | { ok: false; error: ProxyError };
@@ -174,8 +174,8 @@ export class HookPipeline {
     return this.post.some((h) => h.passing);
   }
 
-  /** Runs `passing` of every post hook that has one, in order. */
-  passing<T>(value: T, ctx: CallContext): T {
+  /** Runs `passing` of every post hook that has one, in order; `ctx` is undefined outside any call. */
+  passing<T>(value: T, ctx: CallContext | undefined): T {
     let current: unknown = value;
     for (const hook of this.post) if (hook.passing) current = hook.passing(current, ctx);
     return current as T;

@@ -25,6 +25,8 @@ export class CatalogChanges {
   constructor(
     private readonly catalog: Catalog,
     private readonly log: Logger,
+    /** Scans a log message's params on its way down (PII: the upstream's own values masked). */
+    private readonly scanLog: (params: Record<string, unknown>) => Record<string, unknown> = (p) => p,
   ) {}
 
   /** The version of one merged list, for its cursors. */
@@ -42,7 +44,7 @@ export class CatalogChanges {
     if (method === 'notifications/resources/updated' && typeof params?.uri === 'string') {
       this.emit({ kind: 'resource_updated', uri: this.catalog.publicResourceUri(up, params.uri), params });
     } else if (method === 'notifications/message' && params) {
-      this.emit({ kind: 'log', upstream: up.name, params });
+      this.emit({ kind: 'log', upstream: up.name, params: this.scanLog(params) });
     }
   }
 

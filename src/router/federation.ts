@@ -65,7 +65,7 @@ export class Federation {
     private readonly access?: EntryAccess,
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
-    this.changes = new CatalogChanges(this.catalog, log);
+    this.changes = new CatalogChanges(this.catalog, log, (params) => hooks.passing(params, undefined));
     // A caller's own upstream session brings the updates its listens asked for, and list changes that
     // may be its session's own (the shared catalog is re-listed as well). Nothing else: a log line
     // outside any call has no request to belong to in 2026-07-28.

@@ -1,15 +1,21 @@
 /**
- * The PII audit test (issue 5): a recording upstream writes every byte it receives; the planted corpus
- * goes through the proxy's echo tool, prompts/get and resources/read; no planted value may appear in
- * the recording, the audit log or the proxy's logs, and the caller must get its values back.
+ * The PII audit test: a recording upstream writes every byte it receives; the planted corpus goes
+ * through every path a value travels (DESIGN.md, "Cedar policies and PII rules"): tool and prompt
+ * arguments, resource URIs, completion arguments on the way up; results, structured content, embedded
+ * and linked resources, resource contents, prompt messages, completion values, progress messages, log
+ * notifications and upstream JSON-RPC errors on the way down, in both client eras. No planted value may
+ * appear in the recording, the audit log, the metrics or the proxy's logs, and the caller must get its
+ * values back while the upstream's own PII is masked.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { startRecordingUpstream, UPSTREAM_PII } from '../fixtures/recording-upstream.ts';
-import { rawCall } from '../helpers/governance.ts';
+import { modernRequest, rawPost } from '../helpers/federation.ts';
+import { legacyClientWith, rawCall } from '../helpers/governance.ts';
 import { argumentsFor, leaked, type Planted, plantedCorpus, startLoggedProxy } from '../helpers/pii.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -170,6 +176,105 @@ describe('PII audit: tokenize mode', () => {
         new RegExp(`mcp_fed_pii_tokens_total\\{entity="${entity}",result="miss"\\} [1-9]`),
       );
     expect(metrics).toMatch(/mcp_fed_pii_tokens_total\{entity="EMAIL",result="hit"\} [1-9]/);
+  });
+
+  describe('on the paths beside arguments and results', () => {
+    // A sample of every entity; the texts say the value in a sentence, so each is PII standing alone.
+    const planted = corpus.filter((_, i) => i % 15 === 0);
+    const said = planted.map((p) => p.text).join(' | ');
+    const email = planted.find((p) => p.entity === 'EMAIL')?.value ?? 'bob.smith@example.com';
+    const MASKED = '<EMAIL_REDACTED>';
+    const sentSince = async (mark: number) => (await record()).slice(mark);
+    /** JSON-RPC messages of an SSE reply, in order. */
+    const messages = (text: string) =>
+      text
+        .split('\n')
+        .filter((l) => l.startsWith('data: {'))
+        .map(
+          (l) =>
+            JSON.parse(l.slice(6)) as {
+              method?: string;
+              params?: Record<string, unknown>;
+              result?: Record<string, unknown>;
+            },
+        );
+
+    it('progress messages, log notifications and linked resources (2026-07-28 client)', async () => {
+      const mark = (await record()).length;
+      const { headers, body } = modernRequest(
+        'tools/call',
+        {
+          name: 'rec__narrate',
+          arguments: { text: said, id: email },
+          _meta: { progressToken: 'pii-1', 'io.modelcontextprotocol/logLevel': 'debug' },
+        },
+        21,
+        'rec__narrate',
+      );
+      const reply = await rawPost(proxy.url, body, { ...headers, ...as('alice') });
+      const all = messages(reply.text);
+      const progress = all.find((m) => m.method === 'notifications/progress');
+      const log = all.find((m) => m.method === 'notifications/message');
+      expect(progress?.params?.message).toBe(`working on ${said} for ${MASKED}`);
+      expect(log?.params?.data).toEqual({ heard: said, owner: MASKED });
+      expect(all.find((m) => m.result)?.result?.content).toEqual([
+        { type: 'text', text: said },
+        { type: 'resource_link', uri: `profile://${email}`, name: `profile of ${email}` },
+      ]);
+      const sent = await sentSince(mark);
+      expect(sent).toContain('"name":"narrate"');
+      expect(leaked(sent, planted)).toEqual([]);
+    });
+
+    it('progress messages and log notifications (2025-era client)', async () => {
+      const mark = (await record()).length;
+      const { client } = await legacyClientWith(proxy.url, as('alice'));
+      const logs: unknown[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        logs.push(n.params.data);
+      });
+      await client.setLoggingLevel('debug');
+      const progress: (string | undefined)[] = [];
+      const result = await client.callTool(
+        { name: 'rec__narrate', arguments: { text: said, id: email } },
+        undefined,
+        { onprogress: (p) => progress.push(p.message) },
+      );
+      await client.close();
+      expect(progress).toEqual([`working on ${said} for ${MASKED}`]);
+      expect(logs).toContainEqual({ heard: said, owner: MASKED });
+      expect((result.content as { text?: string; uri?: string }[])[0]?.text).toBe(said);
+      expect((result.content as { text?: string; uri?: string }[])[1]?.uri).toBe(`profile://${email}`);
+      expect(leaked(await sentSince(mark), planted)).toEqual([]);
+    });
+
+    it('completion arguments and values', async () => {
+      const mark = (await record()).length;
+      const [typed, other] = planted;
+      const { headers, body } = modernRequest('completion/complete', {
+        ref: { type: 'ref/prompt', name: 'rec__echo_prompt' },
+        argument: { name: 'name', value: typed?.text },
+        context: { arguments: { note: other?.text } },
+      });
+      const reply = await rawPost(proxy.url, body, { ...headers, ...as('alice') });
+      expect(reply.json?.error).toBeUndefined();
+      expect((reply.json?.result?.completion as { values?: string[] } | undefined)?.values).toEqual([
+        typed?.text,
+        MASKED,
+      ]);
+      const sent = await sentSince(mark);
+      expect(sent).toContain('completion/complete');
+      expect(leaked(sent, planted.slice(0, 2))).toEqual([]);
+    });
+
+    it("upstream JSON-RPC errors: the caller's values back in message and data, the upstream's masked", async () => {
+      const mark = (await record()).length;
+      const args = { text: said };
+      const { error } = await call('tools/call', { name: 'rec__refuse', arguments: args });
+      expect(error?.message).toBe(`refused ${JSON.stringify(args)} for ${MASKED}`);
+      expect(error?.data).toEqual({ given: args, owner: MASKED });
+      expect(leaked(await sentSince(mark), planted)).toEqual([]);
+    });
   });
 
   it('fails closed while the vault is down: nothing is forwarded, calls without PII still pass', async () => {

@@ -1,11 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { Catalog } from '../../src/catalog/catalog.ts';
 import { type ConfigInput, ConfigSchema } from '../../src/config/schema.ts';
 import { createPiiHooks, type TokenVault } from '../../src/hooks/pii/index.ts';
 import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
-import type { McpCall } from '../../src/hooks/pipeline.ts';
+import { HookPipeline, type McpCall } from '../../src/hooks/pipeline.ts';
 import { silentLogger } from '../../src/log.ts';
+import { CatalogChanges } from '../../src/router/catalog-changes.ts';
+import type { ChangeEvent } from '../../src/router/types.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
+import type { Upstream } from '../../src/upstream/upstream.ts';
 import { callContextFor, echoCall } from '../helpers/call-fixtures.ts';
 
 const piiConfig = (pii: ConfigInput['pii']) => ConfigSchema.parse({ pii }).pii;
@@ -161,5 +165,36 @@ describe('createPiiHooks', () => {
     const later = await h.post!.after(toolCall({}), echoed, ctx());
     expect(JSON.stringify(later)).toContain('carol@example.com');
     expect(reads).toBe(1);
+  });
+});
+
+describe('a log message an upstream sends outside any call', () => {
+  it('reaches listeners with the upstream’s PII masked, other fields and tokens untouched', () => {
+    const h = hooksFor({ mode: 'tokenize' })!;
+    const pipeline = new HookPipeline([h.pre], h.post ? [h.post] : []);
+    const changes = new CatalogChanges(
+      new Catalog(ConfigSchema.parse({}).namespace, silentLogger),
+      silentLogger,
+      (params) => pipeline.passing(params, undefined),
+    );
+    const seen: ChangeEvent[] = [];
+    changes.onChange((e) => seen.push(e));
+    const token = '<EMAIL_0123456789abcdef>';
+    changes.upstreamNotification({ name: 'crm' } as Upstream, 'notifications/message', {
+      level: 'warning',
+      logger: 'crm',
+      data: { msg: 'sync failed for jane.doe@example.org', card: '4242 4242 4242 4242', ref: token },
+    });
+    expect(seen).toEqual([
+      {
+        kind: 'log',
+        upstream: 'crm',
+        params: {
+          level: 'warning',
+          logger: 'crm',
+          data: { msg: 'sync failed for <EMAIL_REDACTED>', card: '<CREDIT_CARD_REDACTED>', ref: token },
+        },
+      },
+    ]);
   });
 });

@@ -41,7 +41,7 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
     passing(value, ctx) {
       // Synchronous, so no vault read: the caller's values this very call tokenized come back; other
       // tokens stay tokens; PII the upstream sent is masked (a log line is no place for a vault token).
-      const minted = detokenize ? ctx.minted : undefined;
+      const minted = detokenize ? ctx?.minted : undefined;
       if (!maskUpstream && !minted) return value;
       try {
         return mapStrings(value, (s) => restoreAndScan(s, minted, maskUpstream));
