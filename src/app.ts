@@ -75,7 +75,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   const endpoint = new McpEndpoint(federation, store, config, log, bus);
   const auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
   const admin = getRequestListener(
-    adminRoutes(federation, metrics, { storeReady: () => governance.ready() }).fetch,
+    adminRoutes(federation, metrics, {
+      storeReady: () => governance.ready(),
+      hooks: () => governance.hookStatus(),
+    }).fetch,
   );
   const mcpPath = config.listen.path;
 

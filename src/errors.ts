@@ -16,10 +16,15 @@ export type ErrorCode =
   | 'HOP_LIMIT'
   | 'STORE_UNAVAILABLE'
   | 'INPUT_REQUEST_EXPIRED'
+  | 'HOOK_REJECTED'
+  | 'HOOK_FAILED'
   | 'INVALID_CURSOR'
   | 'INVALID_REQUEST';
 
-/** JSON-RPC error codes: spec codes first, then the proxy's own range (-32040..-32059). */
+/**
+ * JSON-RPC error codes: spec codes first, then the proxy's own range (-32040..-32059), which skips
+ * -32042 (2025-11-25's URLElicitationRequiredError).
+ */
 export const JSONRPC = {
   PARSE_ERROR: -32700,
   INVALID_REQUEST: -32600,
@@ -39,7 +44,7 @@ export const ERROR_NUMBERS: Record<ErrorCode, number> = {
   INVALID_REQUEST: JSONRPC.INVALID_REQUEST,
   ACL_DENIED: -32040,
   RATE_LIMITED: -32041,
-  PII_BLOCKED: -32042,
+  PII_BLOCKED: -32050,
   UPSTREAM_UNAVAILABLE: -32043,
   UPSTREAM_TIMEOUT: -32044,
   UPSTREAM_AUTH_FAILED: -32045,
@@ -47,6 +52,8 @@ export const ERROR_NUMBERS: Record<ErrorCode, number> = {
   HOP_LIMIT: -32047,
   STORE_UNAVAILABLE: -32048,
   INPUT_REQUEST_EXPIRED: -32049,
+  HOOK_REJECTED: -32051,
+  HOOK_FAILED: -32052,
 };
 
 export class ProxyError extends Error {

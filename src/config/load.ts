@@ -3,6 +3,7 @@ import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { readCedarPolicies } from '../hooks/cedar/index.ts';
+import { checkHookModules } from '../hooks/custom/index.ts';
 import { type ConfigProblem, type Env, formatPath, interpolateEnv } from './env.ts';
 import { type Config, ConfigSchema } from './schema.ts';
 
@@ -59,7 +60,7 @@ export function parseConfigText(text: string, options: { source?: string; env?: 
   try {
     const result = parseConfig(doc.toJS({ maxAliasCount: 100 }), env);
     const base = source !== undefined && source !== CONFIG_YAML_SOURCE ? dirname(source) : process.cwd();
-    return result.ok ? withCedarChecked(result, base) : result;
+    return result.ok ? withCedarChecked(withHookPaths(result, base), base) : result;
   } catch (err) {
     return { ok: false, problems: [{ path: source ?? formatPath([]), message: (err as Error).message }] };
   }
@@ -84,6 +85,13 @@ function withCedarChecked(result: Extract<ParseResult, { ok: true }>, base: stri
   return read.ok ? result : { ok: false, problems: read.problems };
 }
 
+/** `hooks[].module` paths resolved against the config file's directory. */
+function withHookPaths(result: Extract<ParseResult, { ok: true }>, base: string) {
+  for (const h of result.config.hooks)
+    if (h.module !== undefined && !isAbsolute(h.module)) h.module = resolve(base, h.module);
+  return result;
+}
+
 /** Like {@link loadConfigFile} but returns the problems instead of throwing. */
 export async function readConfigFile(path: string, env: Env = process.env): Promise<ParseResult> {
   let text: string;
@@ -94,7 +102,11 @@ export async function readConfigFile(path: string, env: Env = process.env): Prom
     const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : code;
     return { ok: false, problems: [{ path, message: `cannot read: ${reason ?? (err as Error).message}` }] };
   }
-  return parseConfigText(text, { source: path, env });
+  const result = parseConfigText(text, { source: path, env });
+  if (!result.ok || result.config.hooks.length === 0) return result;
+  // A module hook must load and export a hook function: found here, `check` and `serve` alike refuse it.
+  const problems = await checkHookModules(result.config.hooks);
+  return problems.length === 0 ? result : { ok: false, problems };
 }
 
 /** Loads and validates a config file; throws {@link ConfigError} listing every problem. */

@@ -291,6 +291,53 @@ const PoliciesSchema = z.strictObject({
     .describe('Cedar policies, evaluated after the glob ACL allows; both must allow'),
 });
 
+export const HOOK_METHODS = ['tools/call', 'prompts/get', 'resources/read'] as const;
+
+const HookSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'must be 1-64 of [A-Za-z0-9_.-]' })
+      .describe('Names the hook in metrics, the audit record and errors'),
+    module: text()
+      .optional()
+      .describe('ES module (.js/.mjs, relative to the config file) exporting before/after'),
+    url: httpUrl().optional().describe('Remote hook: the proxy POSTs the hook JSON here'),
+    headers: stringMap()
+      .default({})
+      .describe('Sent to a remote hook with every request (e.g. its credential)'),
+    timeoutMs: int(1, 60_000).default(1000).describe('An answer later than this is a hook failure'),
+    onError: z
+      .enum(['reject', 'pass'])
+      .default('reject')
+      .describe('A hook that throws, times out or answers badly: reject (HOOK_FAILED) or pass'),
+    phases: z
+      .array(z.enum(['before', 'after']))
+      .min(1)
+      .default(['before', 'after'])
+      .describe('The phases it takes part in (a remote hook that only checks calls saves a round trip)'),
+    sees: z
+      .enum(['tokens', 'raw'])
+      .default('tokens')
+      .describe('PII as tokens and masks (default), or raw values (module hooks only)'),
+    match: z
+      .strictObject({
+        methods: z.array(z.enum(HOOK_METHODS)).min(1).optional().describe('Methods it sees'),
+        tools: globs().min(1).optional().describe('Globs on public tool/prompt names and resource URIs'),
+        upstreams: globs().min(1).optional().describe('Globs on upstream names'),
+      })
+      .optional()
+      .describe('Which calls it sees; every governed call when absent'),
+  })
+  .check(
+    crossCheck((h, report) => {
+      if ((h.module === undefined) === (h.url === undefined)) report([], 'needs module or url (one of them)');
+      if (h.url !== undefined && h.sees === 'raw') report(['sees'], 'raw is for module hooks only');
+      if (typeof h.module === 'string' && !/\.(m?js)$/.test(h.module))
+        report(['module'], 'must be an ES module file (.js or .mjs)');
+    }),
+  );
+
 const PiiSchema = z.strictObject({
   mode: z
     .enum(['off', 'tokenize', 'redact', 'block'])
@@ -336,6 +383,18 @@ export const ConfigSchema = z
     upstreams: z.array(UpstreamSchema).default([]).describe('The MCP servers federated behind the proxy'),
     policies: PoliciesSchema.prefault({}),
     pii: PiiSchema.prefault({}),
+    hooks: z
+      .array(HookSchema)
+      .default([])
+      .superRefine((hooks, ctx) => {
+        const seen = new Set<string>();
+        hooks.forEach((h, i) => {
+          if (seen.has(h.name))
+            ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `hook "${h.name}" is listed twice` });
+          seen.add(h.name);
+        });
+      })
+      .describe('Your own pre/post hooks, run in this order on the way up (reverse on the way down)'),
     audit: AuditSchema.prefault({ sink: 'stdout' }).describe(
       'Where audit records go, one JSON object a line',
     ),
@@ -487,3 +546,4 @@ export type LimitsConfig = Config['limits'];
 export type SecretsConfig = Config['secrets'];
 export type MetricsConfig = Config['metrics'];
 export type CedarConfig = NonNullable<PoliciesConfig['cedar']>;
+export type HookConfig = Config['hooks'][number];

@@ -11,6 +11,8 @@ import { auditKey } from './audit/chain.ts';
 import { createAuditLog } from './audit/index.ts';
 import { type CedarAuthorizer, cedarHook, loadCedar } from './cedar/index.ts';
 import type { CedarAction } from './cedar/policy-set.ts';
+import { type HookStatus, loadCustomHooks } from './custom/index.ts';
+import { restoreOwnTokens } from './pii/post-hook.ts';
 import { loadPiiHooks } from './pii-loader.ts';
 import { HookPipeline, type PostHook, type PreHook } from './pipeline.ts';
 import {
@@ -32,6 +34,8 @@ export interface Governance {
   close(): Promise<void>;
   /** Whether the store governance depends on answers (/readyz). */
   ready(): Promise<boolean>;
+  /** Your own hooks and whether each remote one is reachable (/readyz). */
+  hookStatus(): Promise<HookStatus[]>;
 }
 
 export interface GovernanceDeps {
@@ -72,7 +76,7 @@ function entryAccess(acl: Acl, cedar: CedarAuthorizer | undefined): EntryAccess 
 
 /**
  * Assembles the hook pipeline in its fixed order, pre: ACL (cheapest, and a denied call must not
- * count against a rate limit), rate limit, PII; post: PII. The audit log observes every call,
+ * count against a rate limit), Cedar, rate limit, PII, your hooks; post: your hooks (reverse), PII. The audit log observes every call,
  * denied ones included.
  */
 export async function buildGovernance(config: Config, deps: GovernanceDeps): Promise<Governance> {
@@ -86,7 +90,8 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
   if (acl.active) pre.push(aclHook(acl));
   // Cedar after the glob ACL (both must allow), before the rate limit: a denied call counts against nothing.
   const cedar = config.policies.cedar ? loadCedar(config.policies.cedar, log) : undefined;
-  if (cedar) pre.push(cedarHook(cedar));
+  const cedarPre = cedar && cedarHook(cedar);
+  if (cedarPre) pre.push(cedarPre);
 
   if (config.policies.rateLimits.length > 0) {
     // On Redis, replicas lease units of a window and spend them locally (no round trip per call).
@@ -101,9 +106,28 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
   const pii = await loadPiiHooks(config, { metrics, log, redis });
   if (pii) {
     pre.push(pii.pre);
-    if (pii.post) post.push(pii.post);
     closers.push(pii.close);
   }
+
+  // Your own hooks see what PII left: tokens going up, upstream-held PII masked coming down; after
+  // them (in reverse order) the PII post hook scans their output and restores the caller's values.
+  const piiPost = pii?.post;
+  const custom =
+    config.hooks.length > 0
+      ? await loadCustomHooks(config.hooks, {
+          metrics,
+          log,
+          recheck: [cedarPre, pii?.pre].filter((h): h is PreHook => h !== undefined),
+          mask: (value) => (piiPost?.passing ? piiPost.passing(value, undefined) : value),
+          restore: (value, ctx) => restoreOwnTokens(value, ctx.minted),
+        })
+      : undefined;
+  if (custom) {
+    pre.push(...custom.pre);
+    post.push(...custom.post);
+    closers.push(() => custom.close());
+  }
+  if (piiPost) post.push(piiPost);
 
   const { key, generated } = auditKey(config.secrets.auditKey);
   if (generated && config.audit.sink !== 'off')
@@ -121,6 +145,7 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
     pipeline: new HookPipeline(pre, post),
     observers,
     entryAccess: entryAccess(acl, cedar),
+    hookStatus: async () => (custom ? custom.status() : []),
     async close() {
       // The audit log last: hooks closing may still finish calls that it must record.
       await Promise.allSettled(closers.map((c) => c()));

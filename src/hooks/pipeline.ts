@@ -53,6 +53,8 @@ export interface CallContext {
   minted?: Map<string, string>;
   /** Wall-clock time spent inside hooks, for added-latency accounting. */
   hookMs: number;
+  /** The hook of yours that rejected or failed the call (audit `hook`). */
+  hook?: string;
   /** Set just before the upstream call when `chain.assertCaller` names its upstream (see chain/). */
   callerAssertion?: string;
 }
@@ -65,6 +67,11 @@ export interface PreHook {
    * two for rate limit + PII vault). Its rejection still wins over theirs, as if it had run first.
    */
   readonly overlaps?: boolean;
+  /**
+   * The hook runs only once every overlapping hook before it has answered, so a call they reject (over
+   * its rate limit) never reaches it: your own hooks, which may be remote.
+   */
+  readonly awaitsEarlier?: boolean;
   before(call: McpCall, ctx: CallContext): Outcome<McpCall> | Promise<Outcome<McpCall>>;
   /**
    * A client's answer to an upstream's input request (elicitation, sampling, roots), on its way to
@@ -119,6 +126,16 @@ export class HookPipeline {
     let current = call;
     let waiting: Promise<Outcome<McpCall>>[] | undefined;
     for (const hook of this.pre) {
+      if (hook.awaitsEarlier && waiting) {
+        const t0 = performance.now();
+        const earlier = await firstReject(waiting);
+        ctx.hookMs += performance.now() - t0;
+        waiting = undefined;
+        if (earlier) {
+          ctx.decision = earlier.decision;
+          return { ok: false, error: earlier.error };
+        }
+      }
       const t0 = performance.now();
       const pending = hook.before(current, ctx);
       if (hook.overlaps && pending instanceof Promise) {

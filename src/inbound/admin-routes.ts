@@ -1,9 +1,12 @@
 import { Hono } from 'hono';
+import type { HookStatus } from '../hooks/custom/index.ts';
 import type { Federation } from '../router/federation.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 
 export interface ReadinessSource {
   storeReady(): Promise<boolean>;
+  /** Your own hooks; a remote one that refuses connections is listed `unreachable` (ready is unchanged). */
+  hooks?(): Promise<HookStatus[]>;
 }
 
 /** `/healthz`, `/readyz` and `/metrics`: plain routes, tested with `app.request()`. */
@@ -24,7 +27,11 @@ export function adminRoutes(fed: Federation, metrics: Metrics, readiness: Readin
     }));
     const notReady = upstreams.filter((u) => u.required && u.state !== 'ready').map((u) => u.name);
     const ready = store && notReady.length === 0;
-    return c.json({ ready, store: store ? 'ok' : 'unavailable', notReady, upstreams }, ready ? 200 : 503);
+    const hooks = (await readiness.hooks?.().catch(() => [])) ?? [];
+    return c.json(
+      { ready, store: store ? 'ok' : 'unavailable', notReady, upstreams, ...(hooks.length > 0 && { hooks }) },
+      ready ? 200 : 503,
+    );
   });
   app.get('/metrics', async (c) => {
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });

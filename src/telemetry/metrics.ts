@@ -15,6 +15,8 @@ export class Metrics {
   readonly catalogCache: Counter<'result'>;
   readonly upstreamUp: Gauge<'upstream'>;
   readonly upstreamResumes: Counter<'upstream'>;
+  readonly hookLatency: Histogram<'hook'>;
+  readonly hookDecisions: Counter<'hook' | 'phase' | 'outcome'>;
 
   constructor(readonly perCaller = false) {
     const registers = [this.registry];
@@ -68,6 +70,19 @@ export class Metrics {
       name: 'mcp_fed_upstream_resumes_total',
       help: 'Upstream response streams resumed with GET + Last-Event-ID after the upstream closed them early',
       labelNames: ['upstream'],
+      registers,
+    });
+    this.hookLatency = new Histogram({
+      name: 'mcp_fed_hook_latency_seconds',
+      help: 'Time one of your hooks took to answer (module or remote), per hook',
+      labelNames: ['hook'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.hookDecisions = new Counter({
+      name: 'mcp_fed_hook_decisions_total',
+      help: 'Answers of your hooks: outcome = pass | mutate | reject | error',
+      labelNames: ['hook', 'phase', 'outcome'],
       registers,
     });
   }

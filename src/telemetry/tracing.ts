@@ -163,3 +163,10 @@ function fail(span: Span, err: unknown): void {
   span.setStatus({ code: SpanStatusCode.ERROR, message });
   if (err instanceof Error) span.recordException(err);
 }
+
+/** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`), or null when it has none. */
+export function traceIdOf(traceparent: string | undefined): string | null {
+  if (!traceparent) return null;
+  const id = traceparent.split('-')[1];
+  return id && /^[0-9a-f]{32}$/.test(id) && !/^0+$/.test(id) ? id : null;
+}

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import type { CallRecord } from '../../router/federation.ts';
+import { traceIdOf } from '../../telemetry/tracing.ts';
 
 /** The policy decisions an audit record may carry (DESIGN.md, "Audit record"). */
 export const DECISIONS = [
@@ -8,6 +9,8 @@ export const DECISIONS = [
   'rate_limited',
   'pii_blocked',
   'hop_limit',
+  'hook_rejected',
+  'hook_failed',
   'unknown_tool',
   'upstream_error',
 ] as const;
@@ -36,6 +39,8 @@ export interface AuditRecord {
   config_version: string;
   /** Whose credential reached the upstream: the proxy's own (`service`) or the caller's. */
   upstream_identity: 'service' | 'caller';
+  /** The hook of yours that rejected or failed the call; absent otherwise. */
+  hook?: string;
   /** The Cedar policies that decided (`[]`: a default deny, or Cedar never reached); absent when Cedar is off. */
   policy_ids?: string[];
 }
@@ -81,6 +86,7 @@ export function auditRecord(rec: CallRecord, endedAt: number, opts: RecordOption
     hops: ctx.hops,
     config_version: opts.configVersion,
     upstream_identity: 'service',
+    ...(ctx.hook !== undefined && { hook: ctx.hook }),
     ...(opts.cedar && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
   };
 }
@@ -95,11 +101,4 @@ const ALIASES: Record<string, PolicyDecision> = { store_unavailable: 'pii_blocke
 function decisionOf(decision: string, result: AuditRecord['result_status']): PolicyDecision {
   if (KNOWN.has(decision)) return decision as PolicyDecision;
   return ALIASES[decision] ?? (result === 'error' ? 'upstream_error' : 'allow');
-}
-
-/** The trace id of a W3C `traceparent` (`00-<trace id>-<span id>-<flags>`). */
-function traceIdOf(traceparent: string | undefined): string | null {
-  if (!traceparent) return null;
-  const id = traceparent.split('-')[1];
-  return id && /^[0-9a-f]{32}$/.test(id) && !/^0+$/.test(id) ? id : null;
 }
