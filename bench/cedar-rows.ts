@@ -12,8 +12,9 @@ export interface MicroRow {
   row: string;
   p50_us: number;
   p99_us: number;
-  target_us: number;
-  verdict: 'met' | 'missed';
+  /** null: reported without a target (a figure dominated by something else, such as a network hop). */
+  target_us: number | null;
+  verdict: 'met' | 'missed' | 'reported';
 }
 
 /** `n` policies as a platform team writes them: one group permit per tool reading an argument, plus two forbids. */

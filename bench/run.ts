@@ -19,6 +19,7 @@ import { freePort } from '../scripts/lib/free-port.ts';
 import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
 import { measureCedarRows } from './cedar-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
+import { measureHookRows } from './hook-rows.ts';
 import {
   childPid,
   PEER_READY,
@@ -121,7 +122,10 @@ async function main(): Promise<number> {
   );
   rows.push(...(await measurePeerRows()));
   // In-process micro rows last: nothing else of the bench is running while they time themselves.
-  const microRows = measureCedarRows(quick ? 5_000 : 20_000);
+  const microRows = [
+    ...measureCedarRows(quick ? 5_000 : 20_000),
+    ...(await measureHookRows(quick ? 5_000 : 20_000)),
+  ];
 
   const results = {
     machine: {
@@ -146,7 +150,7 @@ async function main(): Promise<number> {
   process.stdout.write(`\n${table(rows)}\n\n`);
   for (const m of microRows)
     process.stdout.write(
-      `${m.row}: p50 ${m.p50_us} µs, p99 ${m.p99_us} µs (target ${m.target_us} µs: ${m.verdict})\n`,
+      `${m.row}: p50 ${m.p50_us} µs, p99 ${m.p99_us} µs (${m.target_us === null ? 'no target' : `target ${m.target_us} µs`}: ${m.verdict})\n`,
     );
   for (const [where, error] of firstErrors) process.stdout.write(`first error ${where}: ${error}\n`);
 
