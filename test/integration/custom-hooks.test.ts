@@ -10,7 +10,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type Client as V1Client, Client as V1StdioClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { startRecordingUpstream, UPSTREAM_PII } from '../fixtures/recording-upstream.ts';
@@ -18,6 +19,7 @@ import { startProxy } from '../helpers/federation.ts';
 import { legacyClientWith, rawCall, readAudit } from '../helpers/governance.ts';
 import { type PythonHook, startPythonHook } from '../helpers/python-hook.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
+import { REPO_ROOT } from '../helpers/spawn-server.ts';
 
 const KEYS = { alice: 'hooks-key-alice-0123456789', carl: 'hooks-key-carl-01234567890' };
 const as = (who: keyof typeof KEYS) => ({ 'x-api-key': KEYS[who] });
@@ -314,6 +316,40 @@ describe('your own hooks', () => {
     );
     expect(new Set(seen.map((l) => l.call.arguments.n))).toEqual(new Set(['rl-0', 'rl-1']));
   });
+
+  it('the SDK path (`mcp-fed stdio`, served by the SDK server) runs the same hooks', async () => {
+    const config = join(dir, 'stdio.yaml');
+    writeFileSync(
+      config,
+      [
+        'audit: { sink: off }',
+        `upstreams: [{ name: rec, url: "${upstream.url}" }]`,
+        `hooks: [{ name: scripted-module, module: "${join(REPO_ROOT, 'test/fixtures/hooks/scripted-hook.mjs')}" }]`,
+      ].join('\n'),
+    );
+    const client = new V1Client({ name: 'hooks-stdio', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: ['bin/mcp-fed.js', 'stdio', '--config', config],
+        cwd: REPO_ROOT,
+        env: { ...(process.env as Record<string, string>), SCRIPTED_HOOK_RECORD: moduleRecord },
+        stderr: 'ignore',
+      }),
+    );
+    try {
+      const mutated = await client.callTool({
+        name: 'rec__echo',
+        arguments: { text: 'via sdk', hook: 'mutate' },
+      });
+      expect((mutated.content as { text: string }[])[0]?.text).toBe('via sdk [seen by module]');
+      await expect(
+        client.callTool({ name: 'rec__echo', arguments: { text: 'sdk-no', hook: 'reject' } }),
+      ).rejects.toThrow(/module says no to rec__echo/);
+    } finally {
+      await client.close();
+    }
+  }, 30_000);
 
   it('the 2025-era client on the other replica gets the same hooks', async () => {
     const result = await legacy.callTool({
