@@ -7,14 +7,16 @@ import {
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Redis } from 'ioredis';
+import type { ConfigProblem } from './config/env.ts';
 import type { Config } from './config/schema.ts';
+import { configVersion } from './config/version.ts';
 import { buildGovernance, type Governance } from './hooks/build.ts';
 import type { Caller } from './hooks/pipeline.ts';
 import { adminRoutes } from './inbound/admin-routes.ts';
 import { InboundAuth } from './inbound/auth/index.ts';
 import { McpEndpoint } from './inbound/mcp-endpoint.ts';
 import type { Logger } from './log.ts';
-import { Federation } from './router/federation.ts';
+import { Federation, type UpstreamChanges } from './router/federation.ts';
 import { MemorySessionStore } from './store/memory-session-store.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
@@ -33,9 +35,21 @@ export interface App {
   http: HttpServer;
   /** Listens on config.listen (or the given port/host); resolves with the MCP URL. */
   listen(port?: number, host?: string): Promise<string>;
+  /**
+   * Applies a new config without dropping calls or sessions (SIGHUP, `serve --watch`); refuses one that
+   * changes what needs a restart, or whose hooks cannot be built, keeping the running config.
+   */
+  reload(next: Config): Promise<ReloadResult>;
   /** Stops serving, ends sessions and upstreams, then flushes the audit log: no record is lost. */
   close(): Promise<void>;
 }
+
+export type ReloadResult =
+  | { ok: true; version: string; upstreams: UpstreamChanges }
+  | { ok: false; problems: ConfigProblem[] };
+
+/** Sections a running process cannot swap: a change to one is refused (restart to apply it). */
+const RESTART_ONLY = ['listen', 'store', 'secrets', 'namespace', 'metrics', 'sessions', 'limits'] as const;
 
 export interface AppOptions {
   log: Logger;
@@ -61,9 +75,13 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     redis && config.store.kind === 'redis'
       ? new RedisReplicaBus(redis, config.store, log)
       : new MemoryReplicaBus();
-  const governance = await buildGovernance(config, { metrics, log, redis });
+  const governanceDeps = { metrics, log, redis };
+  let governance = await buildGovernance(config, governanceDeps);
   const federation = new Federation(config, log, metrics, governance.pipeline, governance.entryAccess);
-  for (const observer of governance.observers) federation.observe(observer);
+  // Through the governance in force: a reload may bring another audit log.
+  federation.observe((record) => {
+    for (const observer of governance.observers) observer(record);
+  });
   // Per-client upstream sessions are shared: one replica at a time holds each one's GET stream.
   federation.connectReplicas(
     bus,
@@ -73,7 +91,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   );
   federation.useStore(store);
   const endpoint = new McpEndpoint(federation, store, config, log, bus);
-  const auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
+  let auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
   const admin = getRequestListener(
     adminRoutes(federation, metrics, {
       storeReady: () => governance.ready(),
@@ -120,12 +138,41 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   await Promise.all([federation.start(waitMs), redis && redisReady(redis, waitMs)]);
 
   let closing: Promise<void> | undefined;
-  return {
+  let reloading: Promise<unknown> = Promise.resolve();
+  let current = config;
+  const applyReload = async (next: Config): Promise<ReloadResult> => {
+    const problems: ConfigProblem[] = RESTART_ONLY.filter(
+      (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
+    ).map((key) => ({
+      path: key,
+      message: 'changed: needs a restart to apply (the running config is kept)',
+    }));
+    if (problems.length > 0) return { ok: false, problems };
+    let built: Governance;
+    try {
+      built = await buildGovernance(next, governanceDeps, governance);
+    } catch (err) {
+      return { ok: false, problems: [{ path: 'hooks', message: (err as Error).message }] };
+    }
+    const previous = governance;
+    const done = await federation.reconfigure(next, built.pipeline, built.entryAccess, waitMs);
+    governance = built;
+    if (JSON.stringify(next.inbound) !== JSON.stringify(current.inbound))
+      auth = new InboundAuth(next.inbound.auth, next.listen.path, next.secrets.assertionKey);
+    current = next;
+    app.config = next;
+    // What the old config's calls still use (their hooks, a replaced audit log) goes once they are done.
+    void done.previousDone.then(() => previous.retire());
+    return { ok: true, version: configVersion(next), upstreams: done.upstreams };
+  };
+  const app: App = {
     config,
     federation,
     endpoint,
     metrics,
-    governance,
+    get governance() {
+      return governance;
+    },
     http,
     listen(port = config.listen.port, host = config.listen.host) {
       return new Promise((resolve, reject) => {
@@ -135,6 +182,17 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
           resolve(`http://${shownHost}:${addr.port}${mcpPath}`);
         });
+      });
+    },
+    reload(next) {
+      // One at a time, in order: a reload never sees another half applied.
+      const result = reloading.then(() => applyReload(next));
+      reloading = result.catch(() => {});
+      return result.then((r) => {
+        metrics.configReloads.inc({ result: r.ok ? 'ok' : 'refused' });
+        if (r.ok) log.info({ configVersion: r.version, upstreams: r.upstreams }, 'config reloaded');
+        else for (const p of r.problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
+        return r;
       });
     },
     close() {
@@ -152,4 +210,5 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       return closing;
     },
   };
+  return app;
 }

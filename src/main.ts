@@ -5,7 +5,9 @@ import { checkConfigSource, configSource, loadConfigSource } from './config/load
 import type { Config } from './config/schema.ts';
 
 const USAGE = `usage:
-  mcp-fed serve [--config FILE] [--port N] [--host H]   serve over Streamable HTTP (no config: the sample federation)
+  mcp-fed serve [--config FILE] [--port N] [--host H] [--watch]
+                                                        serve over Streamable HTTP (no config: the sample federation);
+                                                        SIGHUP re-reads the config, --watch also on file changes
   mcp-fed stdio --config FILE                           serve one local client over stdio
   mcp-fed check --config FILE                           validate a config file
   mcp-fed audit verify FILE [--config F] [--expect-last HASH]
@@ -35,11 +37,16 @@ async function auditCommand(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [command = 'serve', ...rest] = argv;
   if (command === 'audit') return auditCommand(rest);
-  let values: { config?: string; port?: string; host?: string };
+  let values: { config?: string; port?: string; host?: string; watch?: boolean };
   try {
     ({ values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string', short: 'c' }, port: { type: 'string' }, host: { type: 'string' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        watch: { type: 'boolean' },
+      },
       strict: true,
     }));
   } catch (err) {
@@ -96,7 +103,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const { createApp } = await import('./app.ts');
   const app = await createApp(config, { log });
+  // The sample federation (no config source) has nothing to re-read; SIGHUP then just logs that.
+  const { handleReloads } = await import('./config/reloader.ts');
+  const reloads = source ? handleReloads(source, app, log, { watch: values.watch === true }) : undefined;
+  if (!source) process.on('SIGHUP', () => log.warn('SIGHUP: no config file to reload (sample federation)'));
+  else if (values.watch) log.info('watching the config file for changes');
   close = async () => {
+    reloads?.stop();
     await app.close();
     stopChildren();
   };

@@ -45,7 +45,8 @@ export class InputBridge {
   private readonly seal: RequestStateSeal;
 
   constructor(
-    private readonly hooks: HookPipeline,
+    /** The pipeline in force (a config reload swaps it). */
+    private readonly pipeline: () => HookPipeline,
     stateKey: string | undefined,
     bus: ReplicaBus,
   ) {
@@ -120,11 +121,12 @@ export class InputBridge {
 
   /** `ask` with the PII hooks around it: values shown detokenized, answers scanned before going upstream. */
   private shown(ask: Ask, call: McpCall, ctx: CallContext): Ask {
-    if (this.hooks.empty) return ask;
+    const hooks = this.pipeline();
+    if (hooks.empty) return ask;
     return async (method, params) => {
-      const show = params && this.hooks.post.length ? await this.hooks.after(call, params, ctx) : params;
+      const show = params && hooks.post.length ? await hooks.shown(call, params, ctx) : params;
       const answer = await ask(method, show);
-      return this.hooks.answer(call, answer, ctx);
+      return hooks.answer(call, answer, ctx);
     };
   }
 

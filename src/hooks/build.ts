@@ -8,10 +8,11 @@ import type { Metrics } from '../telemetry/metrics.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import { Acl, aclHook } from './acl.ts';
 import { auditKey } from './audit/chain.ts';
-import { createAuditLog } from './audit/index.ts';
+import { type AuditLog, createAuditLog } from './audit/index.ts';
 import { type CedarAuthorizer, cedarHook, loadCedar } from './cedar/index.ts';
 import type { CedarAction } from './cedar/policy-set.ts';
 import { type HookStatus, loadCustomHooks } from './custom/index.ts';
+import type { TokenVault } from './pii/index.ts';
 import { restoreOwnTokens } from './pii/post-hook.ts';
 import { loadPiiHooks } from './pii-loader.ts';
 import { HookPipeline, type PostHook, type PreHook } from './pipeline.ts';
@@ -32,6 +33,10 @@ export interface Governance {
   entryAccess: EntryAccess | undefined;
   /** Flushes the audit log and releases what governance opened (not the shared Redis client). */
   close(): Promise<void>;
+  /** After a reload replaced it: releases what its successor did not take over. */
+  retire(): Promise<void>;
+  /** What a successor takes over on reload. */
+  readonly kept: Kept;
   /** Whether the store governance depends on answers (/readyz). */
   ready(): Promise<boolean>;
   /** Your own hooks and whether each remote one is reachable (/readyz). */
@@ -48,6 +53,14 @@ export interface GovernanceDeps {
 }
 
 const PING_TIMEOUT_MS = 1_000;
+
+/** What outlives a reload: rate windows, the PII vault, the audit log (while its settings hold) and its key. */
+interface Kept {
+  windows?: WindowStore;
+  vault?: TokenVault;
+  audit?: { settings: string; log: AuditLog };
+  auditKey?: { key: Buffer; generated: boolean };
+}
 
 const LIST_ACTION: Record<ListKind, CedarAction> = {
   tools: 'tools/call',
@@ -79,7 +92,12 @@ function entryAccess(acl: Acl, cedar: CedarAuthorizer | undefined): EntryAccess 
  * count against a rate limit), Cedar, rate limit, PII, your hooks; post: your hooks (reverse), PII. The audit log observes every call,
  * denied ones included.
  */
-export async function buildGovernance(config: Config, deps: GovernanceDeps): Promise<Governance> {
+export async function buildGovernance(
+  config: Config,
+  deps: GovernanceDeps,
+  /** The governance a reload replaces: its stores and (same settings) audit log carry over. */
+  previous?: Governance,
+): Promise<Governance> {
   const { log, metrics, redis } = deps;
   if (config.store.kind === 'redis' && !redis) throw new Error('store.kind redis needs a Redis client');
   const pre: PreHook[] = [];
@@ -93,20 +111,19 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
   const cedarPre = cedar && cedarHook(cedar);
   if (cedarPre) pre.push(cedarPre);
 
+  // Stores outlive a reload (counters and tokens survive it): taken over from the governance replaced.
+  const kept: Kept = previous?.kept ?? {};
   if (config.policies.rateLimits.length > 0) {
     // On Redis, replicas lease units of a window and spend them locally (no round trip per call).
-    const store: WindowStore = redis
-      ? new LeasedWindowStore(new RedisWindowStore(redis))
-      : new MemoryWindowStore();
+    kept.windows ??= redis ? new LeasedWindowStore(new RedisWindowStore(redis)) : new MemoryWindowStore();
     const keyPrefix = config.store.kind === 'redis' ? config.store.keyPrefix : '';
-    pre.push(rateLimitHook(config.policies.rateLimits, store, { keyPrefix, log }));
-    closers.push(() => store.close());
+    pre.push(rateLimitHook(config.policies.rateLimits, kept.windows, { keyPrefix, log }));
   }
 
-  const pii = await loadPiiHooks(config, { metrics, log, redis });
+  const pii = await loadPiiHooks(config, { metrics, log, redis, vault: kept.vault });
   if (pii) {
+    kept.vault = pii.vault as TokenVault;
     pre.push(pii.pre);
-    closers.push(pii.close);
   }
 
   // Your own hooks see what PII left: tokens going up, upstream-held PII masked coming down; after
@@ -129,16 +146,25 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
   }
   if (piiPost) post.push(piiPost);
 
-  const { key, generated } = auditKey(config.secrets.auditKey);
-  if (generated && config.audit.sink !== 'off')
-    log.warn(
-      'secrets.auditKey is not set: a key generated for this process signs the audit chain (its hashes compare within this process only; `audit verify` cannot check them)',
-    );
-  const audit = createAuditLog(config.audit, {
-    log,
-    stdoutIsProtocol: deps.stdoutIsProtocol,
-    record: { key, configVersion: configVersion(config), cedar: cedar !== undefined },
-  });
+  // The audit log too, while its settings stay the same: one chain, no second writer on the file.
+  const auditSettings = JSON.stringify(config.audit);
+  let audit = previous?.kept.audit?.settings === auditSettings ? previous.kept.audit.log : undefined;
+  if (!audit && config.audit.sink !== 'off') {
+    const { key, generated } = kept.auditKey ?? auditKey(config.secrets.auditKey);
+    kept.auditKey = { key, generated: false };
+    if (generated)
+      log.warn(
+        'secrets.auditKey is not set: a key generated for this process signs the audit chain (its hashes compare within this process only; `audit verify` cannot check them)',
+      );
+    audit = createAuditLog(config.audit, {
+      log,
+      stdoutIsProtocol: deps.stdoutIsProtocol,
+      record: { key, configVersion: configVersion(config), cedar: cedar !== undefined },
+    });
+  }
+  const replacedAudit =
+    previous?.kept.audit && previous.kept.audit.log !== audit ? previous.kept.audit.log : undefined;
+  kept.audit = audit ? { settings: auditSettings, log: audit } : undefined;
   const observers: CallObserver[] = audit ? [audit.observe] : [];
 
   return {
@@ -146,9 +172,16 @@ export async function buildGovernance(config: Config, deps: GovernanceDeps): Pro
     observers,
     entryAccess: entryAccess(acl, cedar),
     hookStatus: async () => (custom ? custom.status() : []),
+    kept,
+    async retire() {
+      // Replaced by a reload: what the successor took over (stores, the audit log) stays open.
+      await Promise.allSettled(closers.map((c) => c()));
+      await replacedAudit?.close();
+    },
     async close() {
       // The audit log last: hooks closing may still finish calls that it must record.
       await Promise.allSettled(closers.map((c) => c()));
+      await Promise.allSettled([kept.windows?.close(), kept.vault?.close()]);
       await audit?.close();
     },
     async ready() {

@@ -9,6 +9,11 @@ interface PiiHooks {
   post?: PostHook;
 }
 
+/** The vault as this loader hands it on: closed by whoever owns it (governance, at process end). */
+interface VaultLike {
+  close(): Promise<void>;
+}
+
 interface PiiModule {
   createPiiHooks?: (
     config: Config['pii'],
@@ -32,21 +37,16 @@ const sibling = (path: string) =>
  */
 export async function loadPiiHooks(
   config: Config,
-  deps: { metrics: Metrics; log: Logger; redis?: Redis },
-): Promise<(PiiHooks & { close(): Promise<void> }) | undefined> {
+  deps: { metrics: Metrics; log: Logger; redis?: Redis; vault?: unknown },
+): Promise<(PiiHooks & { vault: VaultLike }) | undefined> {
   if (config.pii.mode === 'off') return undefined;
   const pii = (await import(sibling('./pii/index'))) as PiiModule;
   const vaultModule = (await import(sibling('./pii/vault')).catch(() => ({}))) as VaultModule;
   if (typeof pii.createPiiHooks !== 'function' || typeof vaultModule.createVault !== 'function')
     throw new Error(`pii.mode "${config.pii.mode}" needs the PII hooks, which this build does not have`);
-  const vault = await vaultModule.createVault(config, deps.redis);
+  // A reload keeps the vault it had: tokens already handed out keep resolving.
+  const vault = (deps.vault ?? (await vaultModule.createVault(config, deps.redis))) as VaultLike;
   const hooks = pii.createPiiHooks(config.pii, { vault, metrics: deps.metrics, log: deps.log });
   if (!hooks) return undefined;
-  const closable = vault as { close?: () => Promise<void> | void };
-  return {
-    ...hooks,
-    close: async () => {
-      await closable.close?.();
-    },
-  };
+  return { ...hooks, vault };
 }

@@ -53,6 +53,8 @@ export interface CallContext {
   minted?: Map<string, string>;
   /** Wall-clock time spent inside hooks, for added-latency accounting. */
   hookMs: number;
+  /** The config generation that judges the call (audit `config_version`; Cedar on: `policy_ids`). */
+  judgedBy?: { version: string; cedar: boolean };
   /** The hook of yours that rejected or failed the call (audit `hook`). */
   hook?: string;
   /** Set just before the upstream call when `chain.assertCaller` names its upstream (see chain/). */
@@ -85,6 +87,8 @@ export interface PreHook {
 
 export interface PostHook {
   readonly name: string;
+  /** The hook sees call results only, never the input requests an upstream shows the client (your own hooks). */
+  readonly resultsOnly?: boolean;
   after(
     call: McpCall,
     result: Record<string, unknown>,
@@ -181,6 +185,25 @@ export class HookPipeline {
         ctx.decision = outcome.decision;
         throw outcome.error;
       }
+      if (outcome.kind === 'mutate') current = outcome.value;
+    }
+    return current;
+  }
+
+  /**
+   * What the client is shown of an upstream's input request: the post hooks that scan values (PII
+   * detokenizes), not the ones that only judge results.
+   */
+  async shown(
+    call: McpCall,
+    params: Record<string, unknown>,
+    ctx: CallContext,
+  ): Promise<Record<string, unknown>> {
+    let current = params;
+    for (const hook of this.post) {
+      if (hook.resultsOnly) continue;
+      const outcome = await hook.after(call, current, ctx);
+      if (outcome.kind === 'reject') throw outcome.error;
       if (outcome.kind === 'mutate') current = outcome.value;
     }
     return current;

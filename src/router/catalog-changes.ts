@@ -59,6 +59,17 @@ export class CatalogChanges {
     if (kind === 'tools' || kind === 'prompts' || kind === 'resources') this.emit({ kind });
   }
 
+  /**
+   * A reload may have changed what callers see (upstreams, expose, ACL, Cedar) in ways no list
+   * comparison shows (a caller's own view): every list counts as changed.
+   */
+  visibilityChanged(): void {
+    for (const k of LIST_KINDS) this.listVersions[k]++;
+    this.emit({ kind: 'tools' });
+    this.emit({ kind: 'prompts' });
+    this.emit({ kind: 'resources' });
+  }
+
   private emit(e: ChangeEvent): void {
     for (const l of this.listeners) {
       try {

@@ -3,7 +3,8 @@ import { InputBridge } from '../bridge/input-bridge.ts';
 import { Catalog, type Route } from '../catalog/catalog.ts';
 import { paginate } from '../catalog/cursor.ts';
 import { OutboundAssertions } from '../chain/outbound-assertions.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, UpstreamConfig } from '../config/schema.ts';
+import { configVersion } from '../config/version.ts';
 import { ProxyError } from '../errors.ts';
 import {
   type CallContext,
@@ -20,7 +21,7 @@ import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { Upstream } from '../upstream/upstream.ts';
-import type { ListKind } from '../upstream/upstream-lists.ts';
+import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
 import { paramHeadersDisagree, publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
@@ -28,12 +29,17 @@ import { CallerBindings } from './caller-bindings.ts';
 import { CatalogChanges } from './catalog-changes.ts';
 import { cacheHints, listResult, PAGE_SIZE } from './list-pages.ts';
 import { upstreamParams, withSessionLogLevel } from './meta.ts';
+import { diffUpstreams, InflightCalls, type Judging, type UpstreamChanges } from './reconfigure.ts';
 import { followResource, heldInSession, watchListenResources } from './resource-subscriptions.ts';
 import { scannedCompletion, scannedFailure, scannedIO } from './scanned-io.ts';
 import type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
 import { type EntryAccess, VisibleLists } from './visible-lists.ts';
 
+export type { UpstreamChanges } from './reconfigure.ts';
 export type { CallIO, CallObserver, CallRecord, ChangeEvent } from './types.ts';
+
+/** How long the hooks a reload replaced wait for the calls they judge before they are released. */
+const JUDGED_DRAIN_MS = 60_000;
 
 /**
  * The router: owns the upstreams and the merged catalog, answers lists from the catalog, and
@@ -48,24 +54,34 @@ export class Federation {
   readonly callers: CallerBindings;
   /** Span end, metrics and call observers (the audit log) of every finished call. */
   private readonly accounting: CallAccounting;
-  private readonly visibleLists: VisibleLists | undefined;
+  /** What the config in force decides: swapped whole by a reload. */
+  private judging: Judging;
+  /** Governed calls in flight per upstream, so a reload drains an upstream before closing it. */
+  private readonly inflight = new InflightCalls<Upstream>();
+  /** Calls in flight per judging, so what a reload replaced is released only once its calls are done. */
+  private readonly judged = new InflightCalls<Judging>();
+  private replicas: { bus: ReplicaBus; leases: StreamLeases } | undefined;
   /** `chain.assertCaller`: who the caller is, signed for the next proxy; undefined when off. */
-  private readonly assertions: OutboundAssertions | undefined;
+  private assertions: OutboundAssertions | undefined;
   /** Input requests across eras and replicas (see src/bridge/). */
   bridge: InputBridge;
   /** Undefined unless `telemetry.otlpEndpoint` is set: then no span work at all. */
-  readonly tracing: Tracing | undefined;
+  tracing: Tracing | undefined;
 
   constructor(
-    readonly config: Config,
+    /** The config in force; a reload replaces it (see {@link reconfigure}). */
+    public config: Config,
     private readonly log: Logger,
     private readonly metrics: Metrics,
-    readonly hooks = new HookPipeline(),
+    hooks = new HookPipeline(),
     /** Per-caller visibility (ACL, Cedar): lists show, and completion reaches, only what it allows. */
-    private readonly access?: EntryAccess,
+    access?: EntryAccess,
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
-    this.changes = new CatalogChanges(this.catalog, log, (params) => hooks.passing(params, undefined));
+    this.judging = this.judgingOf(config, hooks, access);
+    this.changes = new CatalogChanges(this.catalog, log, (params) =>
+      this.judging.hooks.passing(params, undefined),
+    );
     // A caller's own upstream session brings the updates its listens asked for, and list changes that
     // may be its session's own (the shared catalog is re-listed as well). Nothing else: a log line
     // outside any call has no request to belong to in 2026-07-28.
@@ -77,29 +93,78 @@ export class Federation {
     });
     this.accounting = new CallAccounting(this.catalog, metrics);
     this.tracing = Tracing.create(config.telemetry, log);
-    this.visibleLists = access
-      ? new VisibleLists(access, (kind, name) => this.routeOf(kind, name))
-      : undefined;
-    this.bridge = new InputBridge(hooks, config.secrets.requestStateKey, new MemoryReplicaBus());
-    this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
-    this.upstreams = config.upstreams.map(
-      (u) =>
-        new Upstream(
-          u,
-          {
-            catalogChanged: (_up, kinds) => this.changes.catalogChanged(this.upstreams, kinds),
-            notification: (up, method, params) => this.changes.upstreamNotification(up, method, params),
-            stateChanged: (up) =>
-              this.metrics.upstreamUp.set({ upstream: up.name }, up.state === 'ready' ? 1 : 0),
-            resumed: (up) => this.metrics.upstreamResumes.inc({ upstream: up.name }),
-          },
-          log,
-        ),
+    this.bridge = new InputBridge(
+      () => this.judging.hooks,
+      config.secrets.requestStateKey,
+      new MemoryReplicaBus(),
     );
-    for (const u of this.upstreams) {
-      this.metrics.upstreamUp.set({ upstream: u.name }, 0);
-      this.metrics.upstreamResumes.inc({ upstream: u.name }, 0);
+    this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
+    this.upstreams = config.upstreams.map((u) => this.upstreamOf(u));
+  }
+
+  /** The hook pipeline in force (a reload swaps it; a call keeps the one it started with). */
+  get hooks(): HookPipeline {
+    return this.judging.hooks;
+  }
+
+  private judgingOf(config: Config, hooks: HookPipeline, access: EntryAccess | undefined): Judging {
+    return {
+      hooks,
+      access,
+      visibleLists: access ? new VisibleLists(access, (kind, name) => this.routeOf(kind, name)) : undefined,
+      version: configVersion(config),
+      cedar: config.policies.cedar !== undefined,
+    };
+  }
+
+  private upstreamOf(config: UpstreamConfig): Upstream {
+    const up = new Upstream(
+      config,
+      {
+        catalogChanged: (_up, kinds) => this.changes.catalogChanged(this.upstreams, kinds),
+        notification: (u, method, params) => this.changes.upstreamNotification(u, method, params),
+        stateChanged: (u) => this.metrics.upstreamUp.set({ upstream: u.name }, u.state === 'ready' ? 1 : 0),
+        resumed: (u) => this.metrics.upstreamResumes.inc({ upstream: u.name }),
+      },
+      this.log,
+    );
+    this.metrics.upstreamUp.set({ upstream: up.name }, 0);
+    this.metrics.upstreamResumes.inc({ upstream: up.name }, 0);
+    if (this.replicas) up.connectReplicas(this.replicas.bus, this.replicas.leases);
+    return up;
+  }
+
+  /**
+   * Applies a reloaded config (DESIGN.md, "HTTP surface", config reload): the new judging (hooks,
+   * visibility) swaps in at once, so each call is judged by exactly one config; upstreams are diffed
+   * (see reconfigure.ts). `listen`, `store`, `secrets` and what else needs a restart were refused before.
+   */
+  async reconfigure(
+    config: Config,
+    hooks: HookPipeline,
+    access: EntryAccess | undefined,
+    waitMs: number,
+  ): Promise<{ upstreams: UpstreamChanges; previousDone: Promise<void> }> {
+    const next = this.judgingOf(config, hooks, access);
+    const previous = this.judging;
+    const telemetryChanged = JSON.stringify(config.telemetry) !== JSON.stringify(this.config.telemetry);
+    this.config = config;
+    this.judging = next;
+    this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
+    if (telemetryChanged) {
+      const old = this.tracing;
+      this.tracing = Tracing.create(config.telemetry, this.log);
+      void old?.shutdown().catch(() => {});
     }
+    const changes = await diffUpstreams(this.upstreams, config.upstreams, {
+      create: (u) => this.upstreamOf(u),
+      waitMs,
+      inflight: this.inflight,
+      rebuilt: () => this.changes.catalogChanged(this.upstreams, [...LIST_KINDS]),
+    });
+    // Who may see what may have changed (ACL, Cedar, upstreams): clients re-list in their era.
+    this.changes.visibilityChanged();
+    return { upstreams: changes, previousDone: this.judged.drained(previous, JUDGED_DRAIN_MS) };
   }
 
   /** Connects every upstream in parallel; returns once each has settled its first attempt or `waitMs` passed. */
@@ -114,8 +179,9 @@ export class Federation {
 
   /** Input exchanges may span replicas: answers and resumed calls travel over `bus`. */
   connectReplicas(bus: ReplicaBus, leases: StreamLeases = new MemoryStreamLeases()): void {
+    this.replicas = { bus, leases };
     this.bridge.close();
-    this.bridge = new InputBridge(this.hooks, this.config.secrets.requestStateKey, bus);
+    this.bridge = new InputBridge(() => this.judging.hooks, this.config.secrets.requestStateKey, bus);
     for (const u of this.upstreams) u.connectReplicas(bus, leases);
     this.callers.connect(bus);
   }
@@ -161,7 +227,8 @@ export class Federation {
   /** A page of one merged list, as `caller` may see it, with the cache hints DESIGN.md asks for. */
   list(kind: ListKind, cursor: string | undefined, caller?: Caller): Record<string, unknown> {
     const all = this.catalog[kind] as unknown[];
-    const items = this.visibleLists && caller ? this.visibleLists.items(kind, all, caller) : all;
+    const { visibleLists } = this.judging;
+    const items = visibleLists && caller ? visibleLists.items(kind, all, caller) : all;
     const { page, nextCursor } = paginate(items, kind, this.changes.version(kind), cursor, PAGE_SIZE);
     this.metrics.catalogCache.inc({ result: 'hit' });
     const hints = cacheHints(this.upstreams, this.config.policies.acl.length > 0);
@@ -182,7 +249,8 @@ export class Federation {
 
   /** Whether `caller` may use the entry of `kind` with this public name (tools, prompts) or URI (resources). */
   allowed(caller: Caller, kind: ListKind, name: string): boolean {
-    return this.access ? this.access(caller, kind, name, () => this.routeOf(kind, name)) : true;
+    const { access } = this.judging;
+    return access ? access(caller, kind, name, () => this.routeOf(kind, name)) : true;
   }
 
   private routeOf(kind: ListKind, name: string): Route | undefined {
@@ -194,6 +262,11 @@ export class Federation {
   /** Forwards tools/call, prompts/get or resources/read through the hooks to the owning upstream. */
   async call(method: CallMethod, params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
     const t0 = performance.now();
+    // One config judges the whole call, even if a reload lands while it runs.
+    const judging = this.judging;
+    const hooks = judging.hooks;
+    ctx.judgedBy = { version: judging.version, cedar: judging.cedar };
+    this.judged.enter(judging);
     this.accounting.started();
     let upstreamMs = 0;
     let route: Route | undefined;
@@ -217,6 +290,7 @@ export class Federation {
         ctx.decision = 'unknown_tool';
         throw err;
       }
+      this.inflight.enter(route.upstream);
       const key = method === 'resources/read' ? 'uri' : 'name';
       let call: McpCall = {
         method,
@@ -226,8 +300,8 @@ export class Federation {
         params: { ...params, [key]: route.name },
       };
       if (route.annotations) call.annotations = route.annotations;
-      if (!this.hooks.empty) {
-        const pre = await this.hooks.before(call, ctx);
+      if (!hooks.empty) {
+        const pre = await hooks.before(call, ctx);
         if (!pre.ok) throw pre.error;
         call = pre.call;
       }
@@ -246,7 +320,7 @@ export class Federation {
           withSessionLogLevel(upstreamParams(call.params, ctx), up, io.session),
           call,
           ctx,
-          this.hooks.scansPassing ? scannedIO(io, this.hooks, ctx) : io,
+          hooks.scansPassing ? scannedIO(io, hooks, ctx) : io,
           // A retry after a person answered may come minutes later: sign the caller afresh for it.
           this.assertions
             ? () => {
@@ -262,18 +336,19 @@ export class Federation {
         upstreamStatus = upstreamStatusOf(err);
         span?.upstreamEnd(upstreamStatus, err);
         // An upstream's own error text may quote what it was given, or hold PII of its own.
-        throw scannedFailure(err, this.hooks, ctx);
+        throw scannedFailure(err, hooks, ctx);
       } finally {
         upstreamMs = performance.now() - u0;
       }
       if (method === 'resources/read') result = publicReadResult(this.catalog, route.upstream, result);
-      if (!this.hooks.empty) result = await this.hooks.after(call, result, ctx);
+      if (!hooks.empty) result = await hooks.after(call, result, ctx);
       status = result.isError === true ? 'tool_error' : 'ok';
       return result;
     } catch (err) {
       failure = err;
       throw err;
     } finally {
+      if (route) this.inflight.leave(route.upstream);
       this.accounting.finished({
         method,
         params,
@@ -286,12 +361,15 @@ export class Federation {
         upstreamMs,
         upstreamStatus,
       });
+      // After the record is queued: what this judging owns (its audit log) may then be released.
+      this.judged.leave(judging);
     }
   }
 
   /** completion/complete: routes on the prompt name or resource (template) URI of `ref`. */
   async complete(params: Record<string, unknown>, ctx: CallContext, io: CallIO = {}) {
     this.checkHops(ctx.hops);
+    const hooks = this.judging.hooks;
     const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
     let { route, nextRef } = routeCompletion(this.catalog, ref);
     if (
@@ -313,7 +391,7 @@ export class Federation {
     this.assertions?.stamp(ctx, target.name);
     let sent: Record<string, unknown> = { ...params, ref: nextRef };
     // What the user typed so far goes upstream as arguments do (PII scanned); the values come back as results do.
-    if (!this.hooks.empty) sent = await scannedCompletion(sent, this.hooks, ctx);
+    if (!hooks.empty) sent = await scannedCompletion(sent, hooks, ctx);
     let result: Record<string, unknown>;
     try {
       result = await target.request('completion/complete', upstreamParams(sent, ctx), {
@@ -321,9 +399,9 @@ export class Federation {
         hop: ctx,
       });
     } catch (err) {
-      throw scannedFailure(err, this.hooks, ctx);
+      throw scannedFailure(err, hooks, ctx);
     }
-    return this.hooks.empty ? result : this.hooks.downstream(result, ctx);
+    return hooks.empty ? result : hooks.downstream(result, ctx);
   }
 
   /**

@@ -15,6 +15,7 @@ export class Metrics {
   readonly catalogCache: Counter<'result'>;
   readonly upstreamUp: Gauge<'upstream'>;
   readonly upstreamResumes: Counter<'upstream'>;
+  readonly configReloads: Counter<'result'>;
   readonly hookLatency: Histogram<'hook'>;
   readonly hookDecisions: Counter<'hook' | 'phase' | 'outcome'>;
 
@@ -72,6 +73,14 @@ export class Metrics {
       labelNames: ['upstream'],
       registers,
     });
+    this.configReloads = new Counter({
+      name: 'mcp_fed_config_reloads_total',
+      help: 'Config reloads (SIGHUP, --watch): ok = applied, refused = invalid or needing a restart',
+      labelNames: ['result'],
+      registers,
+    });
+    this.configReloads.inc({ result: 'ok' }, 0);
+    this.configReloads.inc({ result: 'refused' }, 0);
     this.hookLatency = new Histogram({
       name: 'mcp_fed_hook_latency_seconds',
       help: 'Time one of your hooks took to answer (module or remote), per hook',

@@ -3,16 +3,14 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type App, createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
 
 export const MODERN = '2026-07-28';
 export const LEGACY = '2025-11-25';
 
-/** Starts the proxy in this process on a free port with the given config (raw, as in a config file). */
-export async function startProxy(
-  raw: Record<string, unknown>,
-  upstreamWaitMs = 10_000,
-): Promise<{ app: App; url: string }> {
+/** A config as {@link startProxy} runs it (listening on a free port of 127.0.0.1, audit off unless given). */
+export function testConfig(raw: Record<string, unknown>): Config {
   // Audit records would go to stdout (the default sink) and interleave with the test reporter's output.
   const parsed = parseConfig({
     listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
@@ -20,7 +18,15 @@ export async function startProxy(
     ...raw,
   });
   if (!parsed.ok) throw new Error(`bad test config: ${JSON.stringify(parsed.problems)}`);
-  const app = await createApp(parsed.config, { log: silentLogger, upstreamWaitMs });
+  return parsed.config;
+}
+
+/** Starts the proxy in this process on a free port with the given config (raw, as in a config file). */
+export async function startProxy(
+  raw: Record<string, unknown>,
+  upstreamWaitMs = 10_000,
+): Promise<{ app: App; url: string }> {
+  const app = await createApp(testConfig(raw), { log: silentLogger, upstreamWaitMs });
   const url = await app.listen(0, '127.0.0.1');
   return { app, url };
 }

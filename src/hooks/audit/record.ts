@@ -84,10 +84,10 @@ export function auditRecord(rec: CallRecord, endedAt: number, opts: RecordOption
     redaction_tokens_ids: [...ctx.tokenIds],
     trace_id: traceIdOf(ctx.traceparent),
     hops: ctx.hops,
-    config_version: opts.configVersion,
+    config_version: ctx.judgedBy?.version ?? opts.configVersion,
     upstream_identity: 'service',
     ...(ctx.hook !== undefined && { hook: ctx.hook }),
-    ...(opts.cedar && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
+    ...((ctx.judgedBy?.cedar ?? opts.cedar) && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
   };
 }
 

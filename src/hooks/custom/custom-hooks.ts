@@ -48,6 +48,7 @@ export function pipelineHooks(hooks: readonly LoadedHook[], deps: CustomHookDeps
     if (h.config.phases.includes('after') && h.runner.handles('after'))
       post.unshift({
         name: `hook:${h.config.name}`,
+        resultsOnly: true,
         after: (call, result, ctx) => (matches(call) ? after(h, ask, call, result, ctx, deps) : PASS),
       });
   }
