@@ -127,13 +127,10 @@ describe('config reload', () => {
     const withHook = () => testConfig({ ...base(), hooks: [{ name: 'marker', module: hookFile }] });
     await marker('first', 1_700_000_000);
     expect((await app.reload(withHook())).ok).toBe(true);
-    const texts = async () =>
-      (
-        (await rawCall(url, 'tools/call', { name: 'tools__echo', arguments: { text: 'x' } })).json?.result
-          ?.content as {
-          text: string;
-        }[]
-      ).map((c) => c.text);
+    const texts = async () => {
+      const reply = await rawCall(url, 'tools/call', { name: 'tools__echo', arguments: { text: 'x' } });
+      return ((reply.json?.result?.content ?? []) as { text: string }[]).map((c) => c.text);
+    };
     expect(await texts()).toEqual(['x', 'first']);
     await marker('second', 1_700_000_100);
     expect((await app.reload(withHook())).ok).toBe(true);
