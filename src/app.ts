@@ -90,7 +90,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       : new MemoryStreamLeases(),
   );
   federation.useStore(store);
-  const endpoint = new McpEndpoint(federation, store, config, log, bus);
+  const endpoint = new McpEndpoint(federation, store, config, log, bus, metrics);
   let auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
   const admin = getRequestListener(
     adminRoutes(federation, metrics, {

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'INPUT_REQUEST_EXPIRED'
   | 'HOOK_REJECTED'
   | 'HOOK_FAILED'
+  | 'SESSIONS_FULL'
   | 'INVALID_CURSOR'
   | 'INVALID_REQUEST';
 
@@ -54,6 +55,7 @@ export const ERROR_NUMBERS: Record<ErrorCode, number> = {
   INPUT_REQUEST_EXPIRED: -32049,
   HOOK_REJECTED: -32051,
   HOOK_FAILED: -32052,
+  SESSIONS_FULL: -32053,
 };
 
 export class ProxyError extends Error {

@@ -424,6 +424,14 @@ export const ConfigSchema = z
           .enum(['reject', 'stateless'])
           .default('reject')
           .describe('reject (404) or serve stateless'),
+        maxPerCaller: int(1)
+          .default(100)
+          .describe("Legacy sessions one caller may hold; over it, the caller's least recently used ends"),
+        max: int(1)
+          .default(100_000)
+          .describe(
+            'Legacy sessions in all (per replica on memory, shared on Redis); over it initialize gets 503',
+          ),
       })
       .prefault({}),
     limits: z

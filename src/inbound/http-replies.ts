@@ -43,3 +43,18 @@ export function sendStoreUnavailable(res: ServerResponse): void {
     { 'retry-after': String(STORE_RETRY_SECONDS) },
   );
 }
+
+/** 503 for an initialize over `sessions.max`: the client retries later (sessions expire or end). */
+export function sendSessionsFull(res: ServerResponse): void {
+  sendJsonRpcError(
+    res,
+    503,
+    null,
+    ERROR_NUMBERS.SESSIONS_FULL,
+    'Service Unavailable: this proxy holds as many sessions as it may (sessions.max); try again later',
+    { code: 'SESSIONS_FULL', retryAfterMs: SESSIONS_RETRY_SECONDS * 1000 },
+    { 'retry-after': String(SESSIONS_RETRY_SECONDS) },
+  );
+}
+
+const SESSIONS_RETRY_SECONDS = 30;

@@ -6,9 +6,10 @@ import type { Caller } from '../hooks/pipeline.ts';
 import type { Logger } from '../log.ts';
 import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
-import type { SessionRecord, SessionStore } from '../store/session-store.ts';
+import type { Admission, SessionRecord, SessionStore } from '../store/session-store.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import type { FastPath } from './fast-path.ts';
-import { sendJsonRpcError, sendStoreUnavailable } from './http-replies.ts';
+import { sendJsonRpcError, sendSessionsFull, sendStoreUnavailable } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
 import { notifySession } from './session-notify.ts';
 import { rebuiltTransport, replayInitialize, type SessionTransport } from './session-rebuild.ts';
@@ -55,6 +56,7 @@ export class LegacySessions {
     private readonly log: Logger,
     private readonly fast: FastPath,
     bus: ReplicaBus,
+    private readonly metrics?: Metrics,
   ) {
     this.sync = new SessionSync(fed, store, config, log, bus);
     this.bus = bus;
@@ -69,6 +71,7 @@ export class LegacySessions {
     this.sync.listen((id) => this.live.get(id));
     this.sweep = setInterval(() => this.expireIdle(), Math.min(60_000, config.sessions.ttlSeconds * 250));
     this.sweep.unref();
+    metrics?.liveSessions(() => this.live.size);
   }
 
   get size(): number {
@@ -100,7 +103,7 @@ export class LegacySessions {
         connection === session.touchedOver &&
         now - session.touchedAt < this.touchEveryMs;
       if (!warm) {
-        if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds))) {
+        if (!(await this.store.touch(sessionId, this.config.sessions.ttlSeconds, caller.id))) {
           if (session) await this.dropLocal(session);
           return false;
         }
@@ -153,8 +156,9 @@ export class LegacySessions {
   async initialize(req: IncomingMessage, res: ServerResponse, body: unknown, caller: Caller): Promise<void> {
     const id = randomUUID();
     const params = (body as { params?: Record<string, unknown> }).params ?? {};
+    let admitted: Admission;
     try {
-      await this.store.put(
+      admitted = await this.store.admit(
         {
           id,
           caller: caller.id,
@@ -165,12 +169,24 @@ export class LegacySessions {
           createdAt: Date.now(),
         },
         this.config.sessions.ttlSeconds,
+        this.config.sessions,
       );
     } catch (err) {
       this.log.debug({ err: (err as Error).message }, 'session store unavailable');
       sendStoreUnavailable(res);
       return;
     }
+    if (!admitted.ok) {
+      this.metrics?.sessions.inc({ state: 'refused' });
+      this.log.warn(
+        { caller: caller.id, max: this.config.sessions.max },
+        'sessions.max reached: initialize refused',
+      );
+      sendSessionsFull(res);
+      return;
+    }
+    // The caller's least recently used sessions made room: they end everywhere, as a DELETE would end them.
+    for (const old of admitted.evicted) void this.ended(old, caller.id);
     const down = this.downstream(id, caller);
     const server = createProxyServer(this.fed, down);
     let session: LiveSession | undefined;
@@ -199,7 +215,7 @@ export class LegacySessions {
     };
     await server.connect(transport);
     await transport.handleRequest(req, res, body);
-    if (!session) await this.store.delete(id).catch(() => {});
+    if (!session) await this.store.delete(id, caller.id).catch(() => {});
   }
 
   /** A session another replica initialized: an SDK Server + transport rebuilt from its record. */
@@ -266,10 +282,23 @@ export class LegacySessions {
     if (session) this.sync.release(session);
     // Ids opened on other replicas are in the record; read before it goes.
     const record = await this.store.get(id).catch(() => undefined);
-    await this.store.delete(id);
+    await this.store.delete(id, session?.caller.id ?? record?.caller);
     // Replicas holding a copy drop it now rather than at their next touch.
     await this.bus.broadcast({ kind: SESSION_ENDED, session: id }).catch(() => 0);
     void this.fed.endSession(id, { ...record?.upstreamSessions, ...session?.binding.known });
+  }
+
+  /** A session evicted for its caller's limit (its record already deleted): ended here and on every replica. */
+  private async ended(id: string, caller: string): Promise<void> {
+    this.metrics?.sessions.inc({ state: 'evicted' });
+    this.log.info(
+      { session: id, caller },
+      'sessions.maxPerCaller reached: least recently used session ended',
+    );
+    const live = this.live.get(id);
+    if (live) await this.dropLocal(live);
+    await this.bus.broadcast({ kind: SESSION_ENDED, session: id }).catch(() => 0);
+    void this.fed.endSession(id, live ? { ...live.binding.known } : undefined);
   }
 
   /** notifications/cancelled for a call the fast path is serving: abort it here (the SDK never saw it). */

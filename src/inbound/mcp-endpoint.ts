@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import type { Federation } from '../router/federation.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import type { SessionStore } from '../store/session-store.ts';
+import type { Metrics } from '../telemetry/metrics.ts';
 import { isModernMessage } from './era.ts';
 import { FastPath } from './fast-path.ts';
 import { sendJsonRpcError } from './http-replies.ts';
@@ -39,9 +40,10 @@ export class McpEndpoint {
     private readonly config: Config,
     log: Logger,
     bus: ReplicaBus = new MemoryReplicaBus(),
+    metrics?: Metrics,
   ) {
     this.fast = new FastPath(fed);
-    this.sessions = new LegacySessions(fed, store, config, log, this.fast, bus);
+    this.sessions = new LegacySessions(fed, store, config, log, this.fast, bus, metrics);
     this.modern = createMcpHandler(
       (mctx) => createProxyServer(fed, { era: 'modern', caller: callerOf(mctx.authInfo) }),
       {

@@ -1,15 +1,17 @@
-import type { SessionRecord, SessionStore } from './session-store.ts';
+import type { Admission, SessionLimits, SessionRecord, SessionStore } from './session-store.ts';
 
 /** In-process session store: one replica only. Expired entries are dropped on access and by a sweep. */
 export class MemorySessionStore implements SessionStore {
   private readonly entries = new Map<string, { record: SessionRecord; expiresAt: number }>();
   private readonly claims = new Map<string, { sessionId: string; expiresAt: number }>();
+  /** Per caller, its session ids in least-recently-used order (a Map keeps insertion order). */
+  private readonly byCaller = new Map<string, Map<string, true>>();
   private readonly sweep: NodeJS.Timeout;
 
   constructor(sweepMs = 60_000) {
     this.sweep = setInterval(() => {
       const now = Date.now();
-      for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id);
+      this.dropExpired(now);
       for (const [key, c] of this.claims) if (c.expiresAt <= now) this.claims.delete(key);
     }, sweepMs);
     this.sweep.unref();
@@ -30,6 +32,37 @@ export class MemorySessionStore implements SessionStore {
       record: structuredClone(record),
       expiresAt: Date.now() + ttlSeconds * 1000,
     });
+  }
+
+  async admit(record: SessionRecord, ttlSeconds: number, limits: SessionLimits): Promise<Admission> {
+    if (this.entries.size >= limits.max) this.dropExpired(Date.now());
+    if (this.entries.size >= limits.max) return { ok: false };
+    await this.put(record, ttlSeconds);
+    const mine = this.byCaller.get(record.caller) ?? new Map<string, true>();
+    this.byCaller.set(record.caller, mine);
+    mine.set(record.id, true);
+    const evicted: string[] = [];
+    for (const id of mine.keys()) {
+      if (mine.size <= limits.maxPerCaller) break;
+      mine.delete(id);
+      this.entries.delete(id);
+      evicted.push(id);
+    }
+    return { ok: true, evicted };
+  }
+
+  private dropExpired(now: number): void {
+    for (const [id, e] of this.entries)
+      if (e.expiresAt <= now) {
+        this.entries.delete(id);
+        this.unindex(id, e.record.caller);
+      }
+  }
+
+  private unindex(id: string, caller: string): void {
+    const mine = this.byCaller.get(caller);
+    mine?.delete(id);
+    if (mine?.size === 0) this.byCaller.delete(caller);
   }
 
   async claim(
@@ -55,16 +88,22 @@ export class MemorySessionStore implements SessionStore {
     const e = this.entries.get(id);
     if (!e || e.expiresAt <= Date.now()) return false;
     e.expiresAt = Date.now() + ttlSeconds * 1000;
+    // Most recently used last.
+    const mine = this.byCaller.get(e.record.caller);
+    if (mine?.delete(id)) mine.set(id, true);
     return true;
   }
 
   async delete(id: string): Promise<void> {
+    const e = this.entries.get(id);
     this.entries.delete(id);
+    if (e) this.unindex(id, e.record.caller);
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweep);
     this.entries.clear();
     this.claims.clear();
+    this.byCaller.clear();
   }
 }

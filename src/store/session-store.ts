@@ -14,10 +14,26 @@ export interface SessionRecord {
   createdAt: number;
 }
 
+/** `sessions.maxPerCaller` and `sessions.max` (DESIGN.md's config block). */
+export interface SessionLimits {
+  maxPerCaller: number;
+  max: number;
+}
+
+/** A new session admitted (with the ids of its caller's sessions that made room for it), or refused: full. */
+export type Admission = { ok: true; evicted: string[] } | { ok: false };
+
 /** Session metadata storage: memory now, Redis for replicas (issue 6); both pass one contract suite. */
 export interface SessionStore {
   get(id: string): Promise<SessionRecord | undefined>;
   put(record: SessionRecord, ttlSeconds: number): Promise<void>;
+  /**
+   * Stores a new session within the limits: refused when `max` sessions live already (in this store:
+   * per replica for memory, shared on Redis); over `maxPerCaller`, the caller's least recently used
+   * sessions end (their records deleted, their ids returned) to make room. Approximate across replicas
+   * admitting at the same instant (each counts before it adds).
+   */
+  admit(record: SessionRecord, ttlSeconds: number, limits: SessionLimits): Promise<Admission>;
   /**
    * Which connection to the store this is, as far as this process knows without a round trip: a number
    * that changes whenever the connection was lost and made again (a restarted store may have lost
@@ -37,9 +53,10 @@ export interface SessionStore {
     ttlSeconds: number,
     replacing?: string,
   ): Promise<string>;
-  /** Extends the TTL; false when the session is gone. */
-  touch(id: string, ttlSeconds: number): Promise<boolean>;
-  delete(id: string): Promise<void>;
+  /** Extends the TTL (and, for `caller`'s limit, marks the session used); false when the session is gone. */
+  touch(id: string, ttlSeconds: number, caller?: string): Promise<boolean>;
+  /** Ends a session; `caller` (its owner) also takes it out of that caller's count. */
+  delete(id: string, caller?: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -16,6 +16,9 @@ export class Metrics {
   readonly upstreamUp: Gauge<'upstream'>;
   readonly upstreamResumes: Counter<'upstream'>;
   readonly configReloads: Counter<'result'>;
+  /** live (this replica's 2025-era sessions), evicted (for a caller's limit) and refused (sessions.max), since start. */
+  readonly sessions: Gauge<'state'>;
+  private liveSessionCount: () => number = () => 0;
   readonly hookLatency: Histogram<'hook'>;
   readonly hookDecisions: Counter<'hook' | 'phase' | 'outcome'>;
 
@@ -73,6 +76,18 @@ export class Metrics {
       labelNames: ['upstream'],
       registers,
     });
+    const live = () => this.liveSessionCount();
+    this.sessions = new Gauge({
+      name: 'mcp_fed_sessions',
+      help: "2025-era sessions: state=live on this replica now; evicted (a caller's least recently used, over sessions.maxPerCaller) and refused (over sessions.max) since start",
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.set({ state: 'live' }, live());
+      },
+    });
+    this.sessions.set({ state: 'evicted' }, 0);
+    this.sessions.set({ state: 'refused' }, 0);
     this.configReloads = new Counter({
       name: 'mcp_fed_config_reloads_total',
       help: 'Config reloads (SIGHUP, --watch): ok = applied, refused = invalid or needing a restart',
@@ -94,6 +109,11 @@ export class Metrics {
       labelNames: ['hook', 'phase', 'outcome'],
       registers,
     });
+  }
+
+  /** Where `mcp_fed_sessions{state="live"}` is read from at each scrape. */
+  liveSessions(count: () => number): void {
+    this.liveSessionCount = count;
   }
 
   // prom-client hashes a label object on every inc/observe; the hot path reuses bound children instead.

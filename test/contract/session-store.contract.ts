@@ -131,5 +131,43 @@ export function sessionStoreContract(name: string, make: () => Promise<SessionSt
       const got = await Promise.all(rs.map((r) => store.get(r.id)));
       expect(got.map((g) => g?.caller)).toEqual(rs.map((r) => r.caller));
     });
+
+    it("admit: over maxPerCaller the caller's least recently used sessions end; other callers keep theirs", async () => {
+      const { store, sibling } = await harness();
+      const limits = { maxPerCaller: 3, max: 1_000_000 };
+      const other = record({ caller: 'limit-other' });
+      expect(await store.admit(other, 60, limits)).toEqual({ ok: true, evicted: [] });
+      const mine = Array.from({ length: 5 }, () => record({ caller: 'limit-carol' }));
+      const evicted: string[][] = [];
+      for (const [i, r] of mine.entries()) {
+        await sleep(5);
+        // The second session is used again before the fifth arrives: it is no longer the oldest.
+        if (i === 4) expect(await sibling.touch(mine[1]!.id, 60, 'limit-carol')).toBe(true);
+        await sleep(5);
+        const a = await (i % 2 ? sibling : store).admit(r, 60, limits);
+        evicted.push(a.ok ? a.evicted : ['refused']);
+      }
+      expect(evicted).toEqual([[], [], [], [mine[0]!.id], [mine[2]!.id]]);
+      expect(await store.get(mine[0]!.id)).toBeUndefined();
+      expect(await sibling.get(mine[2]!.id)).toBeUndefined();
+      for (const r of [mine[1], mine[3], mine[4], other]) expect(await store.get(r!.id)).toEqual(r);
+    });
+
+    it('admit: refuses a new session once max sessions live, and admits again when one ends', async () => {
+      const { store, sibling } = await harness();
+      const a = record({ caller: 'full-a' });
+      const b = record({ caller: 'full-b' });
+      expect((await store.admit(a, 60, { maxPerCaller: 10, max: 1_000_000 })).ok).toBe(true);
+      expect((await store.admit(b, 60, { maxPerCaller: 10, max: 1_000_000 })).ok).toBe(true);
+      // Whatever else this store holds counts: find the `max` at which one more just fits.
+      const probe = record({ caller: 'probe' });
+      let max = 1;
+      while (!(await sibling.admit(probe, 60, { maxPerCaller: 10, max })).ok) max++;
+      const c = record({ caller: 'full-c' });
+      expect(await store.admit(c, 60, { maxPerCaller: 10, max })).toEqual({ ok: false });
+      expect(await store.get(c.id)).toBeUndefined();
+      await store.delete(a.id, 'full-a');
+      expect((await store.admit(c, 60, { maxPerCaller: 10, max })).ok).toBe(true);
+    });
   });
 }

@@ -59,7 +59,12 @@ describe('defaults', () => {
     expect(config.audit).toEqual({ sink: 'stdout' });
     expect(config.telemetry).toEqual({ serviceName: 'mcp-fed' });
     expect(config.chain).toEqual({ maxHops: 8, assertCaller: false });
-    expect(config.sessions).toEqual({ ttlSeconds: 3600, unknownId: 'reject' });
+    expect(config.sessions).toEqual({
+      ttlSeconds: 3600,
+      unknownId: 'reject',
+      maxPerCaller: 100,
+      max: 100_000,
+    });
     expect(config.limits).toEqual({ maxBodyBytes: 4194304, allowedOrigins: [] });
     expect(config.metrics).toEqual({ perCaller: false });
   });
