@@ -7,6 +7,9 @@ import {
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Redis } from 'ioredis';
+import { CallStats } from './admin/call-stats.ts';
+import { adminPage } from './admin/routes.ts';
+import type { ReloadNote } from './admin/status.ts';
 import type { ConfigProblem } from './config/env.ts';
 import type { Config } from './config/schema.ts';
 import { configVersion } from './config/version.ts';
@@ -40,6 +43,8 @@ export interface App {
    * changes what needs a restart, or whose hooks cannot be built, keeping the running config.
    */
   reload(next: Config): Promise<ReloadResult>;
+  /** A reload that never reached `reload` (the file did not parse or validate): counted, logged, shown on /admin. */
+  reloadRefused(problems: ConfigProblem[]): void;
   /** Stops serving, ends sessions and upstreams, then flushes the audit log: no record is lost. */
   close(): Promise<void>;
 }
@@ -49,7 +54,16 @@ export type ReloadResult =
   | { ok: false; problems: ConfigProblem[] };
 
 /** Sections a running process cannot swap: a change to one is refused (restart to apply it). */
-const RESTART_ONLY = ['listen', 'store', 'secrets', 'namespace', 'metrics', 'sessions', 'limits'] as const;
+const RESTART_ONLY = [
+  'listen',
+  'store',
+  'secrets',
+  'namespace',
+  'metrics',
+  'sessions',
+  'limits',
+  'admin',
+] as const;
 
 export interface AppOptions {
   log: Logger;
@@ -92,12 +106,30 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
   federation.useStore(store);
   const endpoint = new McpEndpoint(federation, store, config, log, bus, metrics);
   let auth = new InboundAuth(config.inbound.auth, config.listen.path, config.secrets.assertionKey);
-  const admin = getRequestListener(
-    adminRoutes(federation, metrics, {
-      storeReady: () => governance.ready(),
-      hooks: () => governance.hookStatus(),
-    }).fetch,
-  );
+  const routes = adminRoutes(federation, metrics, {
+    storeReady: () => governance.ready(),
+    hooks: () => governance.hookStatus(),
+  });
+  // The operator's status page, when enabled: fed by the same call stream as the audit log.
+  let lastReload: ReloadNote | undefined;
+  let current = config;
+  const startedAt = Date.now();
+  if (config.admin.enabled) {
+    const stats = new CallStats();
+    federation.observe(stats.observe);
+    routes.route(
+      '/',
+      adminPage(config.admin, config.inbound.auth, {
+        federation,
+        metrics,
+        stats,
+        startedAt,
+        configVersion: () => configVersion(current),
+        lastReload: () => lastReload,
+      }),
+    );
+  }
+  const admin = getRequestListener(routes.fetch);
   const mcpPath = config.listen.path;
 
   const serveMcp = (req: IncomingMessage, res: ServerResponse, caller: Caller) =>
@@ -139,7 +171,6 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
 
   let closing: Promise<void> | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
-  let current = config;
   const applyReload = async (next: Config): Promise<ReloadResult> => {
     const problems: ConfigProblem[] = RESTART_ONLY.filter(
       (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
@@ -190,10 +221,18 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       reloading = result.catch(() => {});
       return result.then((r) => {
         metrics.configReloads.inc({ result: r.ok ? 'ok' : 'refused' });
+        lastReload = r.ok
+          ? { at: new Date().toISOString(), ok: true, version: r.version }
+          : { at: new Date().toISOString(), ok: false, problems: r.problems };
         if (r.ok) log.info({ configVersion: r.version, upstreams: r.upstreams }, 'config reloaded');
         else for (const p of r.problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
         return r;
       });
+    },
+    reloadRefused(problems) {
+      metrics.configReloads.inc({ result: 'refused' });
+      lastReload = { at: new Date().toISOString(), ok: false, problems };
+      for (const p of problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
     },
     close() {
       closing ??= (async () => {

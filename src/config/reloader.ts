@@ -22,8 +22,7 @@ export function handleReloads(
   const reload = async (): Promise<ReloadResult> => {
     const read = await readConfigSource(source);
     if (!read.ok) {
-      app.metrics.configReloads.inc({ result: 'refused' });
-      for (const p of read.problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
+      app.reloadRefused(read.problems);
       return { ok: false, problems: read.problems };
     }
     const result = await app.reload(read.config);

@@ -98,23 +98,39 @@ const ApiKeysAuthSchema = z
     }),
   );
 
+const JwtInboundSchema = z.strictObject({
+  kind: z.literal('jwt'),
+  issuer: text().describe('Expected `iss`'),
+  audience: text().describe('Expected `aud` (this proxy’s resource URL)'),
+  jwksUri: httpUrl().describe('JWKS location'),
+  groupsClaim: text().default('groups').describe('Claim that lists the caller’s groups'),
+  trustedProxies: z
+    .array(text())
+    .default([])
+    .describe(
+      'Callers (`sub`/`client_id` or `group:<name>`) that may assert another caller; needs `secrets.assertionKey`',
+    ),
+});
+
 const InboundAuthSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('none') }),
   ApiKeysAuthSchema,
-  z.strictObject({
-    kind: z.literal('jwt'),
-    issuer: text().describe('Expected `iss`'),
-    audience: text().describe('Expected `aud` (this proxy’s resource URL)'),
-    jwksUri: httpUrl().describe('JWKS location'),
-    groupsClaim: text().default('groups').describe('Claim that lists the caller’s groups'),
-    trustedProxies: z
-      .array(text())
-      .default([])
-      .describe(
-        'Callers (`sub`/`client_id` or `group:<name>`) that may assert another caller; needs `secrets.assertionKey`',
-      ),
-  }),
+  JwtInboundSchema,
 ]);
+
+const AdminSchema = z
+  .strictObject({
+    enabled: bool().default(false).describe('Serve the /admin status page and /admin/api'),
+    auth: z
+      .discriminatedUnion('kind', [ApiKeysAuthSchema, JwtInboundSchema])
+      .optional()
+      .describe('Who may see /admin: apiKeys or jwt (never none); keys of their own, not inbound callers’'),
+  })
+  .check(
+    crossCheck((a, report) => {
+      if (a.enabled === true && a.auth === undefined) report(['auth'], 'required when admin.enabled is true');
+    }),
+  );
 
 const OAuth2Schema = z
   .strictObject({
@@ -383,6 +399,7 @@ export const ConfigSchema = z
     upstreams: z.array(UpstreamSchema).default([]).describe('The MCP servers federated behind the proxy'),
     policies: PoliciesSchema.prefault({}),
     pii: PiiSchema.prefault({}),
+    admin: AdminSchema.prefault({}).describe('The operator status page'),
     hooks: z
       .array(HookSchema)
       .default([])
@@ -555,3 +572,4 @@ export type SecretsConfig = Config['secrets'];
 export type MetricsConfig = Config['metrics'];
 export type CedarConfig = NonNullable<PoliciesConfig['cedar']>;
 export type HookConfig = Config['hooks'][number];
+export type AdminConfig = Config['admin'];

@@ -72,6 +72,8 @@ export class Upstream {
   state: UpstreamState = 'connecting';
   lists: UpstreamLists = emptyLists();
   lastError?: string;
+  /** How often it became ready (connected and listed): reconnects are this minus one. */
+  readyCount = 0;
   /** Why the last connect failed, when it was the upstream's auth (requests then say so). */
   private authError?: ProxyError;
   /** The upstream's one auth adapter, shared by the forwarder and every SDK transport. */
@@ -212,6 +214,7 @@ export class Upstream {
       this.backoff.reset();
       this.lastError = undefined;
       this.authError = undefined;
+      this.readyCount++;
       this.setState('ready');
       this.log.info(
         { upstream: this.name, era: client.getProtocolEra(), tools: this.lists.tools.length },

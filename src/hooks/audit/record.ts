@@ -98,7 +98,7 @@ export function auditRecord(rec: CallRecord, endedAt: number, opts: RecordOption
 const ALIASES: Record<string, PolicyDecision> = { store_unavailable: 'pii_blocked' };
 
 /** A hook's decision, held to the documented set (a new hook's own word must not break consumers). */
-function decisionOf(decision: string, result: AuditRecord['result_status']): PolicyDecision {
+export function decisionOf(decision: string, result: AuditRecord['result_status']): PolicyDecision {
   if (KNOWN.has(decision)) return decision as PolicyDecision;
   return ALIASES[decision] ?? (result === 'error' ? 'upstream_error' : 'allow');
 }
