@@ -6,7 +6,6 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { Redis } from 'ioredis';
 import { CallStats } from './admin/call-stats.ts';
 import { adminPage } from './admin/routes.ts';
 import type { ReloadNote } from './admin/status.ts';
@@ -21,6 +20,7 @@ import { McpEndpoint } from './inbound/mcp-endpoint.ts';
 import type { Logger } from './log.ts';
 import { Federation, type UpstreamChanges } from './router/federation.ts';
 import { MemorySessionStore } from './store/memory-session-store.ts';
+import type { RedisClient } from './store/redis-client.ts';
 import { createRedisClient } from './store/redis-client.ts';
 import { redisReady } from './store/redis-ready.ts';
 import { RedisSessionStore } from './store/redis-session-store.ts';
@@ -75,7 +75,7 @@ export interface AppOptions {
 export async function createApp(config: Config, opts: AppOptions): Promise<App> {
   const { log } = opts;
   const metrics = new Metrics(config.metrics.perCaller);
-  const redis: Redis | undefined =
+  const redis: RedisClient | undefined =
     config.store.kind === 'redis' ? createRedisClient(config.store) : undefined;
   // ioredis reports a dead Redis on every reconnect attempt; requests fail closed meanwhile (503).
   redis?.on('error', (err: Error) => log.debug({ err: err.message }, 'redis connection error'));

@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import { configVersion } from '../config/version.ts';
 import type { Logger } from '../log.ts';
 import type { CallObserver } from '../router/federation.ts';
 import type { EntryAccess } from '../router/visible-lists.ts';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import { Acl, aclHook } from './acl.ts';
@@ -47,7 +47,7 @@ export interface GovernanceDeps {
   metrics: Metrics;
   log: Logger;
   /** The process's one Redis client, when `store.kind` is redis. */
-  redis?: Redis;
+  redis?: RedisClient;
   /** `mcp-fed stdio`: stdout is the protocol, so no audit record may go there. */
   stdoutIsProtocol?: boolean;
 }

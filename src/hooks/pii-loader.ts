@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { PostHook, PreHook } from './pipeline.ts';
 
@@ -22,7 +22,7 @@ interface PiiModule {
 }
 
 interface VaultModule {
-  createVault?: (config: Config, redis?: Redis) => unknown;
+  createVault?: (config: Config, redis?: RedisClient) => unknown;
 }
 
 // Computed specifiers are not rewritten by the build, so they take this module's own extension:
@@ -37,7 +37,7 @@ const sibling = (path: string) =>
  */
 export async function loadPiiHooks(
   config: Config,
-  deps: { metrics: Metrics; log: Logger; redis?: Redis; vault?: unknown },
+  deps: { metrics: Metrics; log: Logger; redis?: RedisClient; vault?: unknown },
 ): Promise<(PiiHooks & { vault: VaultLike }) | undefined> {
   if (config.pii.mode === 'off') return undefined;
   const pii = (await import(sibling('./pii/index'))) as PiiModule;

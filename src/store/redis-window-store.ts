@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { Bucket, HitResult, WindowStore } from './window-store.ts';
 
 /**
@@ -76,7 +76,7 @@ export type LeaseResult =
   | { allowed: true; window: number; granted: number[] }
   | { allowed: false; retryAfterMs: number; bucket: number; window: number };
 
-type WithScript = Redis & {
+type WithScript = RedisClient & {
   mcpFedSlidingLease(...args: (string | number)[]): Promise<number[]>;
 };
 
@@ -84,7 +84,7 @@ type WithScript = Redis & {
 export class RedisWindowStore implements WindowStore {
   private readonly redis: WithScript;
 
-  constructor(redis: Redis) {
+  constructor(redis: RedisClient) {
     if (!('mcpFedSlidingLease' in redis)) redis.defineCommand('mcpFedSlidingLease', { lua: SCRIPT });
     this.redis = redis as WithScript;
   }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { StoreConfig } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
-import { createRedisClient } from './redis-client.ts';
+import { createRedisClient, isCluster, type RedisClient } from './redis-client.ts';
 
 /**
  * A change to one 2025-era session's state that the replicas holding a live copy of it must apply:
@@ -82,13 +82,13 @@ export class RedisReplicaBus implements ReplicaBus {
   /** `<prefix>replica:<id>`: messages for this replica only. */
   private readonly own: string;
   private readonly prefix: string;
-  private readonly sub: Redis;
+  private readonly sub: RedisClient;
   private readonly handlers: Array<(msg: ReplicaMessage) => void> = [];
   private readonly direct: Array<(msg: DirectMessage) => void> = [];
   private readonly broadcasts: Array<(msg: DirectMessage) => void> = [];
 
   constructor(
-    private readonly pub: Redis,
+    private readonly pub: RedisClient,
     store: Extract<StoreConfig, { kind: 'redis' }>,
     private readonly log: Logger,
   ) {
@@ -98,10 +98,18 @@ export class RedisReplicaBus implements ReplicaBus {
     this.sub = createRedisClient(store, { subscriber: true });
     this.sub.on('error', (err: Error) => log.debug({ err: err.message }, 'replica bus connection error'));
     this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
+    // On a cluster, messages for one replica travel by sharded pub/sub (SSUBSCRIBE/SPUBLISH): a classic
+    // PUBLISH reaches every node, but counts only the receivers on the node it was sent to, and
+    // `sendTo` must know whether the replica is there at all.
+    this.sub.on('smessage', (channel: string, raw: string) => this.receive(channel, raw));
+    const sharded = isCluster(this.sub);
     // Without an offline queue a SUBSCRIBE sent before the connection is up fails: subscribe on every
     // (re)connect instead (a repeated SUBSCRIBE is harmless).
     this.sub.on('ready', () => {
-      this.sub.subscribe(this.channel, this.own).catch((err: Error) => {
+      const subscribed = sharded
+        ? Promise.all([this.sub.subscribe(this.channel), (this.sub as Cluster).ssubscribe(this.own)])
+        : this.sub.subscribe(this.channel, this.own);
+      subscribed.catch((err: Error) => {
         log.debug({ err: err.message }, 'replica bus subscribe failed (retried on reconnect)');
       });
     });
@@ -122,7 +130,11 @@ export class RedisReplicaBus implements ReplicaBus {
 
   async sendTo(replica: string, msg: DirectMessage): Promise<boolean> {
     // PUBLISH answers how many connections received it: 0 means that replica is not there.
-    return (await this.pub.publish(`${this.prefix}${replica}`, JSON.stringify(msg))) > 0;
+    const channel = `${this.prefix}${replica}`;
+    const heard = isCluster(this.pub)
+      ? await this.pub.spublish(channel, JSON.stringify(msg))
+      : await this.pub.publish(channel, JSON.stringify(msg));
+    return Number(heard) > 0;
   }
 
   onDirect(handler: (msg: DirectMessage) => void): void {

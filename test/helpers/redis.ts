@@ -42,9 +42,20 @@ export async function privateRedis(opts: { own?: boolean } = {}): Promise<TestRe
   };
 }
 
-async function startServer(port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A `redis-server` on `port` (127.0.0.1, no persistence) with `extra` arguments before them (a config
+ * file first, for Sentinel), in `cwd`; resolves once it answers PING.
+ */
+export async function startServer(
+  port: number,
+  extra: { before?: string[]; after?: string[]; cwd?: string } = {},
+): Promise<ChildProcess> {
+  const args = [
+    ...(extra.before ?? []),
+    ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ...(extra.after ?? []),
+  ];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: extra.cwd });
   let output = '';
   child.stdout?.on('data', (d) => {
     output += d;
@@ -89,7 +100,7 @@ function ping(port: number): Promise<boolean> {
 
 /** The production client (no offline queue) for `url`, connected: it must be before the first command. */
 export async function readyRedisClient(url: string, keyPrefix: string): Promise<Redis> {
-  const client = createRedisClient({ kind: 'redis', url, keyPrefix });
+  const client = createRedisClient({ kind: 'redis', url, keyPrefix }) as Redis;
   client.on('error', () => {});
   if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
   return client;

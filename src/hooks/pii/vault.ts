@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Config, PiiEntity } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import { MemoryVault } from '../../store/memory-vault.ts';
+import type { RedisClient } from '../../store/redis-client.ts';
 import { createRedisClient } from '../../store/redis-client.ts';
 import { RedisVault } from '../../store/redis-vault.ts';
 import { VaultCrypto } from './vault-crypto.ts';
@@ -36,7 +36,7 @@ export interface TokenVault {
  */
 export function createVault(
   config: Pick<Config, 'store' | 'secrets'>,
-  redis?: Redis,
+  redis?: RedisClient,
   log: Logger = createLogger(),
 ): TokenVault {
   let crypto: VaultCrypto;
