@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { AUTH_BENCH_ENV, AUTH_KINDS, type AuthKind, type AuthRow, startAuthRow } from './auth-rows.ts';
 import { measureCedarRows } from './cedar-rows.ts';
+import { measureClusterRows } from './cluster-rows.ts';
 import { Client, type Era, type PhaseResult, payload, type Stop, type Target } from './driver.ts';
 import { measureHookRows } from './hook-rows.ts';
 import {
@@ -121,6 +122,7 @@ async function main(): Promise<number> {
     })),
   );
   rows.push(...(await measurePeerRows()));
+  const topologyRows = flags.filter ? [] : await measureClusterRows({ phaseMs: quick ? 800 : 2_000, log });
   // In-process micro rows last: nothing else of the bench is running while they time themselves.
   const microRows = [
     ...measureCedarRows(quick ? 5_000 : 20_000),
@@ -145,6 +147,7 @@ async function main(): Promise<number> {
     },
     rows: rows.map((r) => ({ ...r, ...contractFields(r) })),
     micro_rows: microRows,
+    store_topology_rows: topologyRows,
   };
   writeFileSync(flags.out ?? 'bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${table(rows)}\n\n`);
