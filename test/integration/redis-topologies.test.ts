@@ -166,13 +166,13 @@ describe('a Sentinel failover under load', () => {
     })();
     await new Promise((r) => setTimeout(r, 300));
     await sentinel.failover();
-    // Service returns by itself on the promoted master.
+    // Service returns by itself on the promoted master (a call with PII needs the vault, so Redis).
     await eventually(
       async () => {
         const reply = await rawCall(
           url,
           'tools/call',
-          { name: 'rec__echo', arguments: { text: 'after failover' } },
+          { name: 'rec__echo', arguments: { text: 'after failover ana.w@example.com' } },
           auth,
         );
         expect(reply.json?.result).toBeDefined();
@@ -197,6 +197,8 @@ describe('a Sentinel failover under load', () => {
           auth,
         );
         expect(again.text).toContain('t olaf.berg@example.com');
+        // The session written before the kill is there too.
+        expect((await legacyEcho(url, session, 'session survived')).text).toContain('session survived');
       },
       10_000,
       200,
