@@ -6,12 +6,12 @@
 import { ConfigSchema } from '../src/config/schema.ts';
 import { createPiiHooks } from '../src/hooks/pii/index.ts';
 import type { TokenVault } from '../src/hooks/pii/vault.ts';
-import { VaultCrypto } from '../src/hooks/pii/vault-crypto.ts';
 import type { CallContext, McpCall, PostHook, PreHook } from '../src/hooks/pipeline.ts';
 import { silentLogger } from '../src/log.ts';
 import { MemoryVault } from '../src/store/memory-vault.ts';
 import { createRedisClient } from '../src/store/redis-client.ts';
 import { RedisVault } from '../src/store/redis-vault.ts';
+import { VaultCrypto } from '../src/store/vault-crypto.ts';
 import { Metrics } from '../src/telemetry/metrics.ts';
 import { privateRedis } from '../test/helpers/redis.ts';
 

@@ -1,7 +1,7 @@
 import type { PiiEntity } from '../config/schema.ts';
-import type { TokenVault, VaultEntry } from '../hooks/pii/vault.ts';
-import type { VaultCrypto } from '../hooks/pii/vault-crypto.ts';
 import type { Logger } from '../log.ts';
+import type { TokenVault, VaultEntry } from './vault.ts';
+import type { VaultCrypto } from './vault-crypto.ts';
 
 export interface MemoryVaultEntry {
   blob: Buffer;

@@ -98,16 +98,17 @@ export class RedisReplicaBus implements ReplicaBus {
     this.sub = createRedisClient(store, { subscriber: true });
     this.sub.on('error', (err: Error) => log.debug({ err: err.message }, 'replica bus connection error'));
     this.sub.on('message', (channel: string, raw: string) => this.receive(channel, raw));
-    // On a cluster, messages for one replica travel by sharded pub/sub (SSUBSCRIBE/SPUBLISH): a classic
-    // PUBLISH reaches every node, but counts only the receivers on the node it was sent to, and
-    // `sendTo` must know whether the replica is there at all.
+    // On a cluster every channel is sharded pub/sub (SSUBSCRIBE/SPUBLISH): a classic PUBLISH reaches every
+    // node but counts only the receivers on the node it was sent to, and `sendTo` and `broadcast` must
+    // know how many replicas heard. A sharded channel lives on one node, so its count is exact.
     this.sub.on('smessage', (channel: string, raw: string) => this.receive(channel, raw));
     const sharded = isCluster(this.sub);
     // Without an offline queue a SUBSCRIBE sent before the connection is up fails: subscribe on every
     // (re)connect instead (a repeated SUBSCRIBE is harmless).
     this.sub.on('ready', () => {
+      // Sharded channels of one SSUBSCRIBE must share a slot: one each.
       const subscribed = sharded
-        ? Promise.all([this.sub.subscribe(this.channel), (this.sub as Cluster).ssubscribe(this.own)])
+        ? Promise.all([this.channel, this.own].map((c) => (this.sub as Cluster).ssubscribe(c)))
         : this.sub.subscribe(this.channel, this.own);
       subscribed.catch((err: Error) => {
         log.debug({ err: err.message }, 'replica bus subscribe failed (retried on reconnect)');
@@ -115,9 +116,16 @@ export class RedisReplicaBus implements ReplicaBus {
     });
   }
 
+  /** PUBLISH, or SPUBLISH on a cluster; resolves with how many connections received it. */
+  private async send(channel: string, text: string): Promise<number> {
+    return Number(
+      isCluster(this.pub) ? await this.pub.spublish(channel, text) : await this.pub.publish(channel, text),
+    );
+  }
+
   async publish(msg: ReplicaMessage): Promise<void> {
     const envelope: Envelope = { ...msg, from: this.id };
-    await this.pub.publish(this.channel, JSON.stringify(envelope));
+    await this.send(this.channel, JSON.stringify(envelope));
   }
 
   get replicaId(): string {
@@ -130,11 +138,7 @@ export class RedisReplicaBus implements ReplicaBus {
 
   async sendTo(replica: string, msg: DirectMessage): Promise<boolean> {
     // PUBLISH answers how many connections received it: 0 means that replica is not there.
-    const channel = `${this.prefix}${replica}`;
-    const heard = isCluster(this.pub)
-      ? await this.pub.spublish(channel, JSON.stringify(msg))
-      : await this.pub.publish(channel, JSON.stringify(msg));
-    return Number(heard) > 0;
+    return (await this.send(`${this.prefix}${replica}`, JSON.stringify(msg))) > 0;
   }
 
   onDirect(handler: (msg: DirectMessage) => void): void {
@@ -143,7 +147,7 @@ export class RedisReplicaBus implements ReplicaBus {
 
   async broadcast(msg: DirectMessage): Promise<number> {
     // PUBLISH counts this replica's own subscription too.
-    const heard = await this.pub.publish(this.channel, JSON.stringify({ ...msg, from: this.id }));
+    const heard = await this.send(this.channel, JSON.stringify({ ...msg, from: this.id }));
     return Math.max(0, heard - 1);
   }
 

@@ -6,7 +6,6 @@
  */
 import { afterAll } from 'vitest';
 import type { RedisStoreConfig } from '../../src/config/schema.ts';
-import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
 import { silentLogger } from '../../src/log.ts';
 import { LeasedWindowStore } from '../../src/store/leased-window-store.ts';
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.ts';
@@ -14,13 +13,16 @@ import { redisReady } from '../../src/store/redis-ready.ts';
 import { RedisSessionStore } from '../../src/store/redis-session-store.ts';
 import { RedisVault } from '../../src/store/redis-vault.ts';
 import { RedisWindowStore } from '../../src/store/redis-window-store.ts';
+import { RedisReplicaBus } from '../../src/store/replica-bus.ts';
 import { RedisStreamLeases } from '../../src/store/stream-leases.ts';
+import { VaultCrypto } from '../../src/store/vault-crypto.ts';
 import {
   startRedisCluster,
   startRedisSentinel,
   type TestCluster,
   type TestSentinel,
 } from '../helpers/redis-topologies.ts';
+import { replicaBusContract } from './replica-bus.contract.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 import { streamLeasesContract } from './stream-leases.contract.ts';
 import { CONTRACT_SECRET, vaultContract } from './vault.contract.ts';
@@ -76,6 +78,14 @@ for (const [name, storeOf] of Object.entries(topologies)) {
       sibling: new RedisSessionStore(b, prefix),
       close: async () => {},
     };
+  });
+
+  replicaBusContract(`redis ${name}`, async () => {
+    const store = await storeOf();
+    const [pa, pb] = [await client(store), await client(store)];
+    const a = new RedisReplicaBus(pa, store, silentLogger);
+    const b = new RedisReplicaBus(pb, store, silentLogger);
+    return { a, b, close: async () => void (await Promise.allSettled([a.close(), b.close()])) };
   });
 
   streamLeasesContract(`redis ${name}`, async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TokenVault, VaultEntry } from '../../src/hooks/pii/vault.ts';
+import type { TokenVault, VaultEntry } from '../../src/store/vault.ts';
 
 export interface VaultHarness {
   vault: TokenVault;

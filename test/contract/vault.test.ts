@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
 import { RedisVault } from '../../src/store/redis-vault.ts';
+import { VaultCrypto } from '../../src/store/vault-crypto.ts';
 import { privateRedis, readyRedisClient, type TestRedis } from '../helpers/redis.ts';
 import { CONTRACT_SECRET, type VaultHarness, vaultContract } from './vault.contract.ts';
 

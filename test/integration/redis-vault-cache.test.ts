@@ -4,10 +4,10 @@
  * connection is down or after it came back (a restarted Redis lost the entries).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createRedisClient } from '../../src/store/redis-client.ts';
 import { RedisVault } from '../../src/store/redis-vault.ts';
+import { VaultCrypto } from '../../src/store/vault-crypto.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 
 let redis: TestRedis;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { token } from '../../src/hooks/pii/tokens.ts';
-import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
+import { VaultCrypto } from '../../src/store/vault-crypto.ts';
 import { eventually, LEGACY, type RawReply, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';

@@ -3,9 +3,9 @@ import { composeIBAN, getCountrySpecifications } from 'ibantools';
 import { describe, expect, it } from 'vitest';
 import { ConfigSchema } from '../../src/config/schema.ts';
 import { createDetector, createPiiHooks } from '../../src/hooks/pii/index.ts';
-import { VaultCrypto } from '../../src/hooks/pii/vault-crypto.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryVault } from '../../src/store/memory-vault.ts';
+import { VaultCrypto } from '../../src/store/vault-crypto.ts';
 import { Metrics } from '../../src/telemetry/metrics.ts';
 import { callContextFor, echoCall } from '../helpers/call-fixtures.ts';
 

@@ -5,7 +5,7 @@ import type { PiiEntity } from '../../config/schema.ts';
  * replaced (`<EMAIL_3f9a1c0b7d2e4a61>`), joins like the value within one caller's scope, and says
  * nothing about the value to anyone without the vault.
  */
-export const TOKEN_ID_HEX = 16;
+export { TOKEN_ID_HEX } from '../../store/vault.ts';
 export const TOKEN = /<(EMAIL|PHONE|CREDIT_CARD|SSN|IBAN|IP_ADDRESS|AWS_ACCESS_KEY)_([0-9a-f]{16})>/g;
 
 export function token(entity: PiiEntity, id: string): string {

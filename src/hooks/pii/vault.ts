@@ -1,33 +1,13 @@
-import type { Config, PiiEntity } from '../../config/schema.ts';
+import type { Config } from '../../config/schema.ts';
 import { createLogger, type Logger } from '../../log.ts';
 import { MemoryVault } from '../../store/memory-vault.ts';
 import type { RedisClient } from '../../store/redis-client.ts';
 import { createRedisClient } from '../../store/redis-client.ts';
 import { RedisVault } from '../../store/redis-vault.ts';
-import { VaultCrypto } from './vault-crypto.ts';
+import type { TokenVault } from '../../store/vault.ts';
+import { VaultCrypto } from '../../store/vault-crypto.ts';
 
-export interface VaultEntry {
-  id: string;
-  value: string;
-  entity: PiiEntity;
-}
-
-/**
- * Token id → value, per scope (the caller), encrypted at rest, with a TTL. One interface, a memory and
- * a Redis implementation, one contract suite (test/contract/vault.contract.ts).
- */
-export interface TokenVault {
-  /** The token id of a value in a scope (a keyed hash: no store access). */
-  tokenId(scope: string, entity: PiiEntity, value: string): string;
-  /**
-   * Stores the entries and (re)starts their TTL, in one round trip. Resolves, per entry, whether it
-   * was already stored (a token hit). Rejects when the store cannot be reached.
-   */
-  put(scope: string, entries: readonly VaultEntry[], ttlSeconds: number): Promise<boolean[]>;
-  /** The values of the ids this scope stored and that have not expired, in one round trip. */
-  get(scope: string, ids: readonly string[]): Promise<Map<string, string>>;
-  close(): Promise<void>;
-}
+export type { TokenVault, VaultEntry } from '../../store/vault.ts';
 
 /**
  * The vault the config asks for. `redis` is the process's shared client (not closed with the vault);

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { PiiEntity } from '../../config/schema.ts';
-import { TOKEN_ID_HEX } from './tokens.ts';
+import type { PiiEntity } from '../config/schema.ts';
+import { TOKEN_ID_HEX } from './vault.ts';
 
 interface ScopeKeys {
   /** AES-256-GCM key of the scope's vault entries. */
