@@ -71,7 +71,7 @@ function row(name: string, t: { p50: number; p99: number }, target: number): Mic
   };
 }
 
-export function measureCedarRows(iterations = 20_000): MicroRow[] {
+export async function measureCedarRows(iterations = 20_000): Promise<MicroRow[]> {
   const args = { amount: 500, to: 'acct-1', memo: 'rent' };
   const rows: MicroRow[] = [];
   for (const [n, target] of [
@@ -79,7 +79,8 @@ export function measureCedarRows(iterations = 20_000): MicroRow[] {
     [100, 100],
   ] as const) {
     const authz = authorizer(policies(n));
-    if (!authz.decide(request(args)).allow) throw new Error('bench policy set denies its own call');
+    const first = authz.decide(request(args));
+    if (first instanceof Promise || !first.allow) throw new Error('bench policy set denies its own call');
     rows.push(
       row(
         `cedar decision, ${n} policies`,
@@ -97,16 +98,31 @@ export function measureCedarRows(iterations = 20_000): MicroRow[] {
   const big = { items };
   if (JSON.stringify(big).length > 64 * 1024 || JSON.stringify(big).length < 60 * 1024)
     throw new Error(`big arguments are ${JSON.stringify(big).length} bytes`);
-  rows.push(
-    row(
-      'cedar decision, ~63 KiB arguments read whole',
-      time(() => whole.decide(request(big)), 500),
-      2000,
-    ),
-  );
+  // Evaluated on the worker thread: what the call waits for, and what the event loop is held for
+  // (building the request and reading the answer; the conversion runs on the worker).
+  const total: number[] = [];
+  const held: number[] = [];
+  for (let i = 0; i < 520; i++) {
+    const t0 = process.hrtime.bigint();
+    const pending = whole.decide(request(big));
+    const t1 = process.hrtime.bigint();
+    const decision = await pending;
+    const t2 = process.hrtime.bigint();
+    if (!decision.allow) throw new Error(`the big-arguments policy denied: ${JSON.stringify(decision)}`);
+    if (i < 20) continue;
+    total.push(Number(t2 - t0) / 1000);
+    held.push(Number(t1 - t0) / 1000);
+  }
+  const pct = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return { p50: s[Math.floor(s.length / 2)]!, p99: s[Math.floor(s.length * 0.99)]! };
+  };
+  rows.push(row('cedar decision, ~63 KiB arguments read whole (latency)', pct(total), 2000));
+  rows.push(row('cedar decision, ~63 KiB arguments read whole (event loop held)', pct(held), 2000));
+  await whole.close();
   return rows;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(`${JSON.stringify(measureCedarRows(), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(await measureCedarRows(), null, 2)}\n`);
 }

@@ -125,7 +125,7 @@ async function main(): Promise<number> {
   const topologyRows = flags.filter ? [] : await measureClusterRows({ phaseMs: quick ? 800 : 2_000, log });
   // In-process micro rows last: nothing else of the bench is running while they time themselves.
   const microRows = [
-    ...measureCedarRows(quick ? 5_000 : 20_000),
+    ...(await measureCedarRows(quick ? 5_000 : 20_000)),
     ...(await measureHookRows(quick ? 5_000 : 20_000)),
   ];
 

@@ -110,6 +110,7 @@ export async function buildGovernance(
   const cedar = config.policies.cedar ? loadCedar(config.policies.cedar, log) : undefined;
   const cedarPre = cedar && cedarHook(cedar);
   if (cedarPre) pre.push(cedarPre);
+  if (cedar) closers.push(() => cedar.close());
 
   // Stores outlive a reload (counters and tokens survive it): taken over from the governance replaced.
   const kept: Kept = previous?.kept ?? {};

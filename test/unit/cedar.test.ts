@@ -62,66 +62,72 @@ describe('the README worked policies (examples/cedar/policies.cedar)', () => {
   const sam = who('sam', 'support');
   const cleo = who('cleo', 'contractors');
 
-  it('1. finance transfers up to 10,000, and no more', () => {
-    expect(authz.decide(tool(alice, 'payments__transfer', { amount: 10_000, to: 'x' }), AT_NOON)).toEqual({
+  it('1. finance transfers up to 10,000, and no more', async () => {
+    expect(
+      await authz.decide(tool(alice, 'payments__transfer', { amount: 10_000, to: 'x' }), AT_NOON),
+    ).toEqual({
       allow: true,
       policyIds: ['finance-transfers'],
     });
     expect(
-      authz.decide(tool(alice, 'payments__transfer', { amount: 10_000.5, to: 'x' }), AT_NOON).allow,
+      (await authz.decide(tool(alice, 'payments__transfer', { amount: 10_000.5, to: 'x' }), AT_NOON)).allow,
     ).toBe(false);
-    expect(authz.decide(tool(alice, 'payments__transfer', { amount: 25_000, to: 'x' }), AT_NOON)).toEqual({
+    expect(
+      await authz.decide(tool(alice, 'payments__transfer', { amount: 25_000, to: 'x' }), AT_NOON),
+    ).toEqual({
       allow: false,
       policyIds: [],
     });
     // No amount at all: the permit does not apply (default deny).
-    expect(authz.decide(tool(alice, 'payments__transfer', { to: 'x' }), AT_NOON).allow).toBe(false);
+    expect((await authz.decide(tool(alice, 'payments__transfer', { to: 'x' }), AT_NOON)).allow).toBe(false);
   });
 
-  it('2. destructive tools (an unannotated one included) only for ops', () => {
-    const denied = authz.decide(tool(alice, 'payments__close_account'), AT_NOON);
+  it('2. destructive tools (an unannotated one included) only for ops', async () => {
+    const denied = await authz.decide(tool(alice, 'payments__close_account'), AT_NOON);
     expect(denied).toEqual({ allow: false, policyIds: ['destructive-ops-only'] });
-    expect(authz.decide(tool(olga, 'payments__close_account'), AT_NOON)).toEqual({
+    expect(await authz.decide(tool(olga, 'payments__close_account'), AT_NOON)).toEqual({
       allow: true,
       policyIds: ['ops-everything'],
     });
   });
 
-  it('3. no call that crossed more than two proxies', () => {
-    expect(authz.decide(tool(olga, 'payments__balance', {}, { hops: 2 }), AT_NOON).allow).toBe(true);
-    expect(authz.decide(tool(olga, 'payments__balance', {}, { hops: 3 }), AT_NOON)).toEqual({
+  it('3. no call that crossed more than two proxies', async () => {
+    expect((await authz.decide(tool(olga, 'payments__balance', {}, { hops: 2 }), AT_NOON)).allow).toBe(true);
+    expect(await authz.decide(tool(olga, 'payments__balance', {}, { hops: 3 }), AT_NOON)).toEqual({
       allow: false,
       policyIds: ['at-most-two-hops'],
     });
   });
 
-  it('4. a group allowlist: support reads, and nothing else', () => {
-    expect(authz.decide(tool(sam, 'payments__balance'), AT_NOON).allow).toBe(true);
-    expect(authz.decide(tool(sam, 'payments__transfer', { amount: 1, to: 'x' }), AT_NOON).allow).toBe(false);
+  it('4. a group allowlist: support reads, and nothing else', async () => {
+    expect((await authz.decide(tool(sam, 'payments__balance'), AT_NOON)).allow).toBe(true);
+    expect((await authz.decide(tool(sam, 'payments__transfer', { amount: 1, to: 'x' }), AT_NOON)).allow).toBe(
+      false,
+    );
     const prompt = {
       ...tool(sam, 'payments__statement'),
       action: 'prompts/get' as const,
       annotations: undefined,
     };
-    expect(authz.decide(prompt, AT_NOON)).toEqual({ allow: true, policyIds: ['support-prompts'] });
-    expect(authz.decide(tool(who('nobody'), 'payments__balance'), AT_NOON)).toEqual({
+    expect(await authz.decide(prompt, AT_NOON)).toEqual({ allow: true, policyIds: ['support-prompts'] });
+    expect(await authz.decide(tool(who('nobody'), 'payments__balance'), AT_NOON)).toEqual({
       allow: false,
       policyIds: [],
     });
   });
 
-  it('5. a time window: contractors only in office hours (UTC)', () => {
-    expect(authz.decide(tool(cleo, 'payments__balance'), AT_NOON)).toEqual({
+  it('5. a time window: contractors only in office hours (UTC)', async () => {
+    expect(await authz.decide(tool(cleo, 'payments__balance'), AT_NOON)).toEqual({
       allow: true,
       policyIds: ['contractors-balance'],
     });
-    expect(authz.decide(tool(cleo, 'payments__balance'), AT_NIGHT)).toEqual({
+    expect(await authz.decide(tool(cleo, 'payments__balance'), AT_NIGHT)).toEqual({
       allow: false,
       policyIds: ['contractors-office-hours'],
     });
   });
 
-  it('lists show an entry unless it is denied whatever the arguments', () => {
+  it('lists show an entry unless it is denied whatever the arguments', async () => {
     const listed = (caller: Caller, name: string) => authz.listable({ ...tool(caller, name) });
     // A conditional permit (amount ≤ 10,000) shows the tool: the call decides.
     expect(listed(alice, 'payments__transfer')).toBe(true);
@@ -131,34 +137,35 @@ describe('the README worked policies (examples/cedar/policies.cedar)', () => {
     expect(listed(olga, 'payments__close_account')).toBe(true);
   });
 
-  it('the examples fit the example schema', () => {
+  it('the examples fit the example schema', async () => {
     const read = readCedarPolicies({ policies: EXAMPLES, schema: SCHEMA });
     expect(read.ok, JSON.stringify(!read.ok && read.problems)).toBe(true);
   });
 });
 
 describe('the entity model', () => {
-  it('fills in MCP defaults for annotations the upstream left out', () => {
+  it('fills in MCP defaults for annotations the upstream left out', async () => {
     const authz = authorizer(
       'permit(principal, action, resource) when { resource.annotations.destructiveHint && resource.annotations.openWorldHint && !resource.annotations.readOnlyHint && !resource.annotations.idempotentHint };',
     );
-    expect(authz.decide(tool(who('a'), 'payments__close_account')).allow).toBe(true);
-    expect(authz.decide(tool(who('a'), 'payments__balance')).allow).toBe(false);
+    expect((await authz.decide(tool(who('a'), 'payments__close_account'))).allow).toBe(true);
+    expect((await authz.decide(tool(who('a'), 'payments__balance'))).allow).toBe(false);
   });
 
-  it('gives the caller its credential kind and JWT claims, and the call its era', () => {
+  it('gives the caller its credential kind and JWT claims, and the call its era', async () => {
     const authz = authorizer(
       'permit(principal, action, resource) when { principal.kind == "jwt" && principal.claims.tier == "gold" && context.era == "legacy" };',
     );
     const jwt: Caller = { id: 'u1', groups: [], kind: 'jwt', claims: { tier: 'gold', exp: 1 } };
-    expect(authz.decide(tool(jwt, 'payments__balance', {}, { era: 'legacy' })).allow).toBe(true);
-    expect(authz.decide(tool(jwt, 'payments__balance', {}, { era: 'modern' })).allow).toBe(false);
+    expect((await authz.decide(tool(jwt, 'payments__balance', {}, { era: 'legacy' }))).allow).toBe(true);
+    expect((await authz.decide(tool(jwt, 'payments__balance', {}, { era: 'modern' }))).allow).toBe(false);
     expect(
-      authz.decide(tool({ ...jwt, kind: 'apiKey' }, 'payments__balance', {}, { era: 'legacy' })).allow,
+      (await authz.decide(tool({ ...jwt, kind: 'apiKey' }, 'payments__balance', {}, { era: 'legacy' })))
+        .allow,
     ).toBe(false);
   });
 
-  it('maps arguments as DESIGN.md says: Long, decimal, text, sets, records, no nulls, no escapes', () => {
+  it('maps arguments as DESIGN.md says: Long, decimal, text, sets, records, no nulls, no escapes', async () => {
     const value = toCedar({
       n: 42,
       big: 2 ** 64,
@@ -182,28 +189,29 @@ describe('the entity model', () => {
     });
   });
 
-  it('never lets an argument pose as an entity', () => {
+  it('never lets an argument pose as an entity', async () => {
     const authz = authorizer(
       'permit(principal, action, resource) when { context.arguments.who == McpFed::Caller::"root" };',
     );
     const sneaky = { who: { __entity: { type: 'McpFed::Caller', id: 'root' } } };
-    expect(authz.decide(tool(who('a'), 'payments__balance', sneaky)).allow).toBe(false);
+    expect((await authz.decide(tool(who('a'), 'payments__balance', sneaky))).allow).toBe(false);
   });
 
-  it('compares decimals and passes only what policies read', () => {
+  it('compares decimals and passes only what policies read', async () => {
     const authz = authorizer(
       'permit(principal, action, resource) when { context.arguments.rate.lessThanOrEqual(decimal("1.25")) };',
     );
     expect(
-      authz.decide(tool(who('a'), 'payments__balance', { rate: 1.2, other: { deep: [1, 2, 3] } })).allow,
+      (await authz.decide(tool(who('a'), 'payments__balance', { rate: 1.2, other: { deep: [1, 2, 3] } })))
+        .allow,
     ).toBe(true);
-    expect(authz.decide(tool(who('a'), 'payments__balance', { rate: 1.3 })).allow).toBe(false);
+    expect((await authz.decide(tool(who('a'), 'payments__balance', { rate: 1.3 }))).allow).toBe(false);
     const reads = newReads();
     reads.attrs.set('rate', newReads());
     expect(toCedar({ rate: 2, other: { deep: [1] } }, reads)).toEqual({ rate: 2 });
   });
 
-  it('leaves arguments over 64 KiB out of the context', () => {
+  it('leaves arguments over 64 KiB out of the context', async () => {
     const big = { blob: 'x'.repeat(MAX_ARGUMENT_BYTES) };
     expect(jsonLongerThan(big, MAX_ARGUMENT_BYTES)).toBe(true);
     expect(jsonLongerThan({ small: 'x'.repeat(100) }, MAX_ARGUMENT_BYTES)).toBe(false);
@@ -211,25 +219,25 @@ describe('the entity model', () => {
       'permit(principal, action, resource) when { !(context has arguments) };\nforbid(principal, action, resource) when { context.arguments.blob == "" };',
     );
     // Absent, so the forbid errors (denies)... unless the permit's view holds: it cannot, the forbid wins.
-    expect(authz.decide(tool(who('a'), 'payments__balance', big))).toEqual({
+    expect(await authz.decide(tool(who('a'), 'payments__balance', big))).toEqual({
       allow: false,
       policyIds: ['policy1'],
     });
     const lenient = authorizer('permit(principal, action, resource) when { !(context has arguments) };');
-    expect(lenient.decide(tool(who('a'), 'payments__balance', big)).allow).toBe(true);
-    expect(lenient.decide(tool(who('a'), 'payments__balance', { small: 1 })).allow).toBe(false);
+    expect((await lenient.decide(tool(who('a'), 'payments__balance', big))).allow).toBe(true);
+    expect((await lenient.decide(tool(who('a'), 'payments__balance', { small: 1 }))).allow).toBe(false);
   });
 
-  it('decides on names that are awkward entity ids (quotes, backslashes, unicode)', () => {
+  it('decides on names that are awkward entity ids (quotes, backslashes, unicode)', async () => {
     const name = 'we\\ird"tool_ünï';
     const authz = authorizer(`permit(principal, action, resource == McpFed::Tool::"we\\\\ird\\"tool_ünï");`);
-    expect(authz.decide({ ...tool(who('a'), name), annotations: {} }).allow).toBe(true);
-    expect(authz.decide({ ...tool(who('a'), 'weird"tool'), annotations: {} }).allow).toBe(false);
+    expect((await authz.decide({ ...tool(who('a'), name), annotations: {} })).allow).toBe(true);
+    expect((await authz.decide({ ...tool(who('a'), 'weird"tool'), annotations: {} })).allow).toBe(false);
   });
 });
 
 describe('evaluation errors', () => {
-  it('a forbid that errors denies and names itself; a permit that errors does not match', () => {
+  it('a forbid that errors denies and names itself; a permit that errors does not match', async () => {
     const warnings: unknown[] = [];
     const log = { ...silentLogger, warn: (o: unknown) => warnings.push(o) } as unknown as Logger;
     const authz = authorizer(
@@ -239,23 +247,54 @@ describe('evaluation errors', () => {
       ].join('\n'),
       log,
     );
-    expect(authz.decide(tool(who('a'), 'payments__balance', { note: 'secret-value' }))).toEqual({
+    expect(await authz.decide(tool(who('a'), 'payments__balance', { note: 'secret-value' }))).toEqual({
       allow: false,
       policyIds: ['needs-ticket'],
     });
     expect(JSON.stringify(warnings)).toContain('needs-ticket');
     expect(JSON.stringify(warnings)).not.toContain('secret-value');
     const permitOnly = authorizer('permit(principal, action, resource) when { context.arguments.x.y == 1 };');
-    expect(permitOnly.decide(tool(who('a'), 'payments__balance', {})).allow).toBe(false);
+    expect((await permitOnly.decide(tool(who('a'), 'payments__balance', {}))).allow).toBe(false);
   });
 
-  it('a 1 MB argument object under a policy that reads it: a decision, no crash', () => {
+  it('a 1 MB argument object under a policy that reads it: a decision, no crash', async () => {
     const authz = authorizer(
       'permit(principal, action, resource) when { context.arguments.items.contains(1) };',
     );
     const items = Array.from({ length: 200_000 }, (_, i) => i);
-    expect(authz.decide(tool(who('a'), 'payments__balance', { items })).allow).toBe(false);
-    expect(authz.decide(tool(who('a'), 'payments__balance', { items: [1, 2] })).allow).toBe(true);
+    expect((await authz.decide(tool(who('a'), 'payments__balance', { items }))).allow).toBe(false);
+    expect((await authz.decide(tool(who('a'), 'payments__balance', { items: [1, 2] }))).allow).toBe(true);
+  });
+});
+
+describe('large arguments are decided off the event loop', () => {
+  it('gives the same decisions, and lets other work run while one is evaluated', async () => {
+    const authz = authorizer(
+      '@id("needle") permit(principal, action, resource) when { context.arguments.items.contains("needle") };\n' +
+        '@id("no-bad") forbid(principal, action, resource) when { context.arguments.items.contains("bad") };',
+    );
+    const items = Array.from({ length: 3_200 }, (_, i) => `item-${i.toString().padStart(12, '0')}`);
+    const pending = authz.decide(tool(who('a'), 'payments__balance', { items: [...items, 'needle'] }));
+    expect(pending).toBeInstanceOf(Promise);
+    // A timer set after the decision started fires before it is done: the loop was not held.
+    let ticked = false;
+    setTimeout(() => {
+      ticked = true;
+    }, 0);
+    const decision = await pending;
+    expect(ticked).toBe(true);
+    expect(decision).toEqual({ allow: true, policyIds: ['needle'] });
+    expect(
+      await authz.decide(tool(who('a'), 'payments__balance', { items: [...items, 'needle', 'bad'] })),
+    ).toEqual({
+      allow: false,
+      policyIds: ['no-bad'],
+    });
+    // Small arguments stay on the calling thread (no worker round trip).
+    expect(authz.decide(tool(who('a'), 'payments__balance', { items: ['needle'] }))).not.toBeInstanceOf(
+      Promise,
+    );
+    await authz.close();
   });
 });
 
@@ -303,7 +342,7 @@ describe('policy files', () => {
     expect(code).toBe(0);
   });
 
-  it('refuses a duplicate @id and policy templates', () => {
+  it('refuses a duplicate @id and policy templates', async () => {
     const dup = parsePolicies({
       source: 'x.cedar',
       text: '@id("a") permit(principal, action, resource);\n@id("a") forbid(principal, action, resource);',

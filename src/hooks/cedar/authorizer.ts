@@ -1,8 +1,14 @@
-import type { CedarValueJson, Context, EntityJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type {
+  AuthorizationAnswer,
+  CedarValueJson,
+  Context,
+  EntityJson,
+} from '@cedar-policy/cedar-wasm/nodejs';
 import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from '../../log.ts';
 import type { Caller } from '../pipeline.ts';
+import { CedarOffThread, OFF_THREAD_BYTES } from './off-thread.ts';
 import { type CedarAction, NS, type ParsedPolicy, RESOURCE_TYPE, type ResourceType } from './policy-set.ts';
 import { addReads, noReads, type PolicyReads, type Reads } from './reads.ts';
 import { datetime, jsonLongerThan, MAX_ARGUMENT_BYTES, toCedar } from './values.ts';
@@ -58,24 +64,51 @@ export class CedarAuthorizer {
   private readonly slices = new Map<string, Slice>();
   private readonly byResource = new LRUCache<string, Slice>({ max: MAX_RESOURCES });
   private readonly generation = ++nextSetId;
+  private readonly offThread = new CedarOffThread();
 
   constructor(
     private readonly policies: readonly ParsedPolicy[],
     private readonly log: Logger,
   ) {}
 
-  decide(req: CedarRequest, now = Date.now()): CedarDecision {
+  /**
+   * The decision for one call. Synchronous, except when the arguments are large (over 8 KiB as JSON)
+   * and the slice reads them: then the worker thread evaluates it, so converting them for cedar-wasm
+   * (milliseconds near the 64 KiB cap) never holds other calls.
+   */
+  decide(req: CedarRequest, now = Date.now()): CedarDecision | Promise<CedarDecision> {
     const type = RESOURCE_TYPE[req.action];
     const slice = this.slice(req.action, type, req.name);
     if (slice.policies.length === 0) return { allow: false, policyIds: [] };
-    const answer = cedar.statefulIsAuthorized({
+    const call = {
       principal: { type: `${NS}::Caller`, id: req.caller.id },
       action: { type: `${NS}::Action`, id: req.action },
       resource: { type: `${NS}::${type}`, id: req.name },
       context: this.context(req, slice.reads, now),
       entities: this.entities(req, type, slice.reads),
-      preparsedPolicySetId: slice.setId,
-    });
+    };
+    const big =
+      call.context.arguments !== undefined &&
+      req.arguments &&
+      jsonLongerThan(req.arguments, OFF_THREAD_BYTES);
+    if (big)
+      return this.offThread.evaluate({ setId: slice.setId, byId: slice.byId, call }).then(
+        (answer) => this.judged(answer, slice),
+        (err: Error) => {
+          this.log.warn({ err: err.message }, 'Cedar worker failed: denied');
+          return { allow: false, policyIds: [] };
+        },
+      );
+    return this.judged(cedar.statefulIsAuthorized({ ...call, preparsedPolicySetId: slice.setId }), slice);
+  }
+
+  /** Stops the worker thread, if one was started. */
+  close(): Promise<void> {
+    return this.offThread.close();
+  }
+
+  /** An answer of cedar-wasm as DESIGN.md reads it: an erroring forbid denies, an erroring permit does not match. */
+  private judged(answer: AuthorizationAnswer, slice: Slice): CedarDecision {
     if (answer.type === 'failure') {
       this.log.warn(
         { errors: answer.errors.map((e) => masked(e.message)) },

@@ -3,8 +3,8 @@ import type { ConfigProblem } from '../../config/env.ts';
 import type { CedarConfig } from '../../config/schema.ts';
 import { ProxyError } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
-import type { PreHook } from '../pipeline.ts';
-import { CedarAuthorizer } from './authorizer.ts';
+import type { McpCall, Outcome, PreHook } from '../pipeline.ts';
+import { CedarAuthorizer, type CedarDecision } from './authorizer.ts';
 import { type ParsedPolicy, type PolicySource, parsePolicies, validateAgainstSchema } from './policy-set.ts';
 
 export { CedarAuthorizer } from './authorizer.ts';
@@ -66,7 +66,7 @@ export function cedarHook(authz: CedarAuthorizer): PreHook {
     name: 'cedar',
     before(call, ctx) {
       const args = call.method === 'resources/read' ? undefined : call.params.arguments;
-      const decision = authz.decide({
+      const decided = authz.decide({
         caller: ctx.caller,
         action: call.method,
         name: call.publicName,
@@ -77,23 +77,27 @@ export function cedarHook(authz: CedarAuthorizer): PreHook {
         hops: ctx.hops,
         era: ctx.era,
       });
-      ctx.policyIds = decision.policyIds;
-      if (decision.allow) return { kind: 'pass' };
-      const what =
-        call.method === 'resources/read'
-          ? 'read this resource'
-          : `use ${call.method === 'tools/call' ? 'tool' : 'prompt'} "${call.publicName}"`;
-      const data: Record<string, unknown> = { policyIds: decision.policyIds };
-      if (call.method !== 'resources/read') data.name = call.publicName;
-      return {
-        kind: 'reject',
-        decision: 'deny_acl',
-        error: new ProxyError(
-          'ACL_DENIED',
-          `caller "${ctx.caller.id}" is not allowed to ${what} (Cedar)`,
-          data,
-        ),
-      };
+      return decided instanceof Promise ? decided.then(outcome) : outcome(decided);
+
+      function outcome(decision: CedarDecision): Outcome<McpCall> {
+        ctx.policyIds = decision.policyIds;
+        if (decision.allow) return { kind: 'pass' };
+        const what =
+          call.method === 'resources/read'
+            ? 'read this resource'
+            : `use ${call.method === 'tools/call' ? 'tool' : 'prompt'} "${call.publicName}"`;
+        const data: Record<string, unknown> = { policyIds: decision.policyIds };
+        if (call.method !== 'resources/read') data.name = call.publicName;
+        return {
+          kind: 'reject',
+          decision: 'deny_acl',
+          error: new ProxyError(
+            'ACL_DENIED',
+            `caller "${ctx.caller.id}" is not allowed to ${what} (Cedar)`,
+            data,
+          ),
+        };
+      }
     },
   };
 }
