@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/catalog.ts';
+import type { Catalog, Route } from '../catalog/catalog.ts';
 import type { Federation } from '../router/federation.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import type { Upstream } from '../upstream/upstream.ts';
@@ -113,27 +113,12 @@ function catalogEntries(catalog: Catalog, separator: string): CatalogEntry[] {
   };
   for (const t of catalog.tools) named('tool', t.name);
   for (const p of catalog.prompts) named('prompt', p.name);
-  for (const r of catalog.resources) {
-    const route = catalog.resolveResource(r.uri);
+  const routed = (kind: 'resource' | 'template', name: string, route: Route | undefined) => {
     if (route)
-      out.push({
-        kind: 'resource',
-        name: r.uri,
-        upstream: route.upstream.name,
-        upstreamName: route.name,
-        shortened: false,
-      });
-  }
-  for (const t of catalog.resourceTemplates) {
-    const route = catalog.resolveTemplateOwner(t.uriTemplate);
-    if (route)
-      out.push({
-        kind: 'template',
-        name: t.uriTemplate,
-        upstream: route.upstream.name,
-        upstreamName: route.name,
-        shortened: false,
-      });
-  }
+      out.push({ kind, name, upstream: route.upstream.name, upstreamName: route.name, shortened: false });
+  };
+  for (const r of catalog.resources) routed('resource', r.uri, catalog.resolveResource(r.uri));
+  for (const t of catalog.resourceTemplates)
+    routed('template', t.uriTemplate, catalog.resolveTemplateOwner(t.uriTemplate));
   return out;
 }

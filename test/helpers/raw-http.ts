@@ -3,13 +3,26 @@ import { expect } from 'vitest';
 import { type RawReply, rawPost } from './federation.ts';
 
 /** Opens a 2025-era session by hand (initialize + notifications/initialized); returns its request headers. */
+/** A raw 2025-era `initialize` (no `notifications/initialized` after it), with extra headers (credentials). */
+export function legacyInitialize(
+  url: string,
+  headers: Record<string, string> = {},
+  version = '2025-11-25',
+): Promise<RawReply> {
+  return rawPost(
+    url,
+    {
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    },
+    headers,
+  );
+}
+
 export async function rawLegacySession(url: string, version: string): Promise<Record<string, string>> {
-  const init = await rawPost(url, {
-    jsonrpc: '2.0',
-    id: 0,
-    method: 'initialize',
-    params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-  });
+  const init = await legacyInitialize(url, {}, version);
   const sessionId = init.headers.get('mcp-session-id');
   if (init.status !== 200 || !sessionId) throw new Error(`initialize failed: ${init.status} ${init.text}`);
   const headers = { 'mcp-session-id': sessionId, 'mcp-protocol-version': version };

@@ -13,6 +13,7 @@ import type { App } from '../../src/app.ts';
 import { startRecordingUpstream } from '../fixtures/recording-upstream.ts';
 import { eventually, LEGACY, rawPost, startProxy } from '../helpers/federation.ts';
 import { rawCall } from '../helpers/governance.ts';
+import { legacyInitialize } from '../helpers/raw-http.ts';
 import {
   startRedisCluster,
   startRedisSentinel,
@@ -45,16 +46,7 @@ async function replica(store: Record<string, unknown>) {
 }
 
 async function legacySession(url: string): Promise<Record<string, string>> {
-  const init = await rawPost(
-    url,
-    {
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    },
-    auth,
-  );
+  const init = await legacyInitialize(url, auth);
   const id = init.headers.get('mcp-session-id');
   if (!id) throw new Error(`initialize failed: ${init.status} ${init.text}`);
   return { ...auth, 'mcp-session-id': id, 'mcp-protocol-version': LEGACY };

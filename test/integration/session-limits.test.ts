@@ -9,6 +9,7 @@ import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { LEGACY, rawPost, SAMPLES, startProxy } from '../helpers/federation.ts';
+import { legacyInitialize } from '../helpers/raw-http.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 import { type StartedServer, startServer } from '../helpers/spawn-server.ts';
 
@@ -45,16 +46,7 @@ const config = (store: Record<string, unknown>, sessions: Record<string, number>
 });
 
 async function initialize(url: string, who: keyof typeof KEYS) {
-  const reply = await rawPost(
-    url,
-    {
-      jsonrpc: '2.0',
-      id: 0,
-      method: 'initialize',
-      params: { protocolVersion: LEGACY, capabilities: {}, clientInfo: { name: 'flood', version: '1' } },
-    },
-    { 'x-api-key': KEYS[who] },
-  );
+  const reply = await legacyInitialize(url, { 'x-api-key': KEYS[who] });
   return { status: reply.status, id: reply.headers.get('mcp-session-id'), reply };
 }
 
