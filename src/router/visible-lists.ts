@@ -19,7 +19,8 @@ const MAX_CALLERS = 1_000;
 /**
  * Merged lists as each caller may see them (a caller never sees what it may not call). Filtered lists
  * are memoised per catalog list, whose array a rebuild replaces (dropping the old entries with it), and
- * per caller identity, so paging and repeated lists filter once.
+ * per caller identity (id, groups, credential kind and claims: what a policy can read), so paging and
+ * repeated lists filter once.
  */
 export class VisibleLists {
   private readonly memo = new WeakMap<readonly unknown[], Map<string, unknown[]>>();
@@ -35,7 +36,8 @@ export class VisibleLists {
       perCaller = new Map();
       this.memo.set(items, perCaller);
     }
-    const key = `${caller.id}\0${caller.groups.join('\0')}`;
+    // Everything a policy may read of the caller: Cedar sees its kind and credential claims too.
+    const key = `${caller.id}\0${caller.groups.join('\0')}\0${caller.kind ?? ''}\0${caller.claims ? JSON.stringify(caller.claims) : ''}`;
     let filtered = perCaller.get(key);
     if (!filtered) {
       filtered = items.filter((item) => {
