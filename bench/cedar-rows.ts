@@ -89,6 +89,24 @@ export async function measureCedarRows(iterations = 20_000): Promise<MicroRow[]>
       ),
     );
   }
+  // Ten group allowlists and an annotation rule: nothing of the context is read, so a caller's repeated
+  // decisions on one tool come from the slice's cache.
+  const groups = authorizer(
+    [
+      '@id("destructive") forbid(principal, action, resource is McpFed::Tool) when { resource.annotations.destructiveHint } unless { principal in McpFed::Group::"ops" };',
+      ...Array.from(
+        { length: 9 },
+        (_, i) => `@id("g${i}") permit(principal in McpFed::Group::"g${i}", action, resource);`,
+      ),
+    ].join('\n'),
+  );
+  rows.push(
+    row(
+      'cedar decision, 10 context-free policies (cached)',
+      time(() => groups.decide(request(args)), iterations),
+      50,
+    ),
+  );
   // A policy that reads the whole argument object, near the 64 KiB cap.
   const whole = authorizer(
     'permit(principal, action, resource) when { context.arguments.items.contains("needle") };',

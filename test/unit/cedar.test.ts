@@ -267,6 +267,24 @@ describe('evaluation errors', () => {
   });
 });
 
+describe('policies that read no context', () => {
+  it('are decided once per caller and resource facts, and again when those differ', async () => {
+    const authz = authorizer('@id("ops-only") permit(principal in McpFed::Group::"ops", action, resource);');
+    const olga = { id: 'olga', groups: ['ops'], kind: 'apiKey' as const };
+    const first = authz.decide(tool(olga, 'payments__balance', { any: 1 }));
+    const again = authz.decide(tool(olga, 'payments__balance', { other: 'arguments' }));
+    expect(first).toEqual({ allow: true, policyIds: ['ops-only'] });
+    // The same answer object: no second evaluation (arguments are not part of a context-free decision).
+    expect(again).toBe(first);
+    // The same id, other groups (another token): judged afresh.
+    expect(authz.decide(tool({ ...olga, groups: ['support'] }, 'payments__balance'))).toEqual({
+      allow: false,
+      policyIds: [],
+    });
+    await authz.close();
+  });
+});
+
 describe('large arguments are decided off the event loop', () => {
   it('gives the same decisions, and lets other work run while one is evaluated', async () => {
     const authz = authorizer(

@@ -49,7 +49,14 @@ interface Slice {
   byId: Record<string, string>;
   reads: PolicyReads;
   effects: Map<string, 'permit' | 'forbid'>;
+  /**
+   * Decisions by entity projection, for a slice whose policies read nothing of the context (group
+   * allowlists, annotation rules): the same caller facts and resource facts give the same decision.
+   */
+  decided?: LRUCache<string, CedarDecision>;
 }
+
+const MAX_DECISIONS = 10_000;
 
 let nextSetId = 0;
 const MAX_RESOURCES = 10_000;
@@ -87,6 +94,10 @@ export class CedarAuthorizer {
       context: this.context(req, slice.reads, now),
       entities: this.entities(req, type, slice.reads),
     };
+    // A slice that reads no context decides on the entities alone: once per distinct projection.
+    const key = slice.decided && `${req.caller.id}\0${req.name}\0${JSON.stringify(call.entities)}`;
+    const known = key ? slice.decided?.get(key) : undefined;
+    if (known) return known;
     const big =
       call.context.arguments !== undefined &&
       req.arguments &&
@@ -99,7 +110,12 @@ export class CedarAuthorizer {
           return { allow: false, policyIds: [] };
         },
       );
-    return this.judged(cedar.statefulIsAuthorized({ ...call, preparsedPolicySetId: slice.setId }), slice);
+    const decision = this.judged(
+      cedar.statefulIsAuthorized({ ...call, preparsedPolicySetId: slice.setId }),
+      slice,
+    );
+    if (key) slice.decided?.set(key, decision);
+    return decision;
   }
 
   /** Stops the worker thread, if one was started. */
@@ -176,6 +192,8 @@ export class CedarAuthorizer {
           throw new Error(`Cedar: ${parsed.errors[0]?.message ?? 'cannot preparse'}`);
       }
       slice = { setId, policies, byId, reads, effects: new Map(policies.map((p) => [p.id, p.effect])) };
+      if (!reads.context.whole && reads.context.attrs.size === 0)
+        slice.decided = new LRUCache<string, CedarDecision>({ max: MAX_DECISIONS });
       this.slices.set(signature, slice);
     }
     this.byResource.set(key, slice);
