@@ -48,13 +48,19 @@ afterAll(async () => {
 });
 
 describe('config reload', () => {
-  it('adds an upstream: connected and listed before it shows; 2025-era sessions hear list_changed', async () => {
+  it('adds an upstream: connected and listed before it shows; clients of both eras hear list_changed', async () => {
     const modern = await modernClient(url);
     const { client: legacy } = await legacyClientWith(url, {});
     let heard = 0;
     legacy.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       heard++;
     });
+    // A 2026-07-28 client hears it on its subscriptions/listen stream.
+    let heardModern = 0;
+    modern.setNotificationHandler('notifications/tools/list_changed' as never, () => {
+      heardModern++;
+    });
+    await modern.listen({ toolsListChanged: true });
     expect((await toolNames(modern)).some((n) => n.startsWith('content__'))).toBe(false);
     const result = await app.reload(
       testConfig({
@@ -66,7 +72,10 @@ describe('config reload', () => {
     expect(await toolNames(modern)).toContain('content__bump');
     const bump = await modern.callTool({ name: 'content__bump', arguments: {} });
     expect(bump.isError).toBeFalsy();
-    await eventually(() => expect(heard).toBeGreaterThan(0));
+    await eventually(() => {
+      expect(heard).toBeGreaterThan(0);
+      expect(heardModern).toBeGreaterThan(0);
+    });
     // The same session keeps working after the reload.
     expect(
       (await legacy.callTool({ name: 'tools__echo', arguments: { text: 'still here' } })).isError,
@@ -95,7 +104,15 @@ describe('config reload', () => {
       ...base(),
       policies: { acl: [{ callers: ['*'], allow: ['tools__*'], deny: ['tools__echo'] }] },
     });
+    // An ACL change alone lists nothing new, yet what this caller sees changed: it hears list_changed.
+    const { client: listener } = await legacyClientWith(url, {});
+    let heard = 0;
+    listener.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+      heard++;
+    });
     expect((await app.reload(denied)).ok).toBe(true);
+    await eventually(() => expect(heard).toBeGreaterThan(0));
+    await listener.close();
     const modern = await modernClient(url);
     expect(await toolNames(modern)).not.toContain('tools__echo');
     expect((await echo('acl-2')).json?.error?.data?.code).toBe('ACL_DENIED');
