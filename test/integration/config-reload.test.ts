@@ -110,6 +110,9 @@ describe('config reload', () => {
     listener.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       heard++;
     });
+    // Notifications outside a request travel on the session's GET stream, which the client opens after
+    // initializing: give it the moment it takes, or the notification goes before anyone listens.
+    await new Promise((r) => setTimeout(r, 500));
     expect((await app.reload(denied)).ok).toBe(true);
     await eventually(() => expect(heard).toBeGreaterThan(0));
     await listener.close();
