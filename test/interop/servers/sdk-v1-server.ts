@@ -44,7 +44,16 @@ const eventStore = flags['event-store'] ? new InMemoryEventStore(maxStreams) : u
 const options: V1Options = {
   closeMidCall: flags['close-mid-call'] === true,
   askStandalone: flags['ask-standalone'] === true,
+  // The SDK keeps the standalone stream in its web-standard transport's stream map (private fields).
+  standaloneOpen: (id) => {
+    const t = id === undefined ? undefined : (sessions.get(id) as unknown as Internals | undefined);
+    return t?._webStandardTransport?._streamMapping?.has('_GET_stream') ?? true;
+  },
 };
+
+interface Internals {
+  _webStandardTransport?: { _streamMapping?: Map<string, unknown> };
+}
 const live = new Set<McpServer>();
 
 function newServer(): McpServer {

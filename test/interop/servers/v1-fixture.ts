@@ -18,6 +18,19 @@ import { TINY_PNG_BASE64 } from '../../../upstreams/lib/media.ts';
 export interface V1Options {
   closeMidCall: boolean;
   askStandalone: boolean;
+  /**
+   * Whether the session's standalone GET stream is open: the SDK drops a standalone message sent while
+   * none is (no event store here), so an ask waits for the client to open it first, as a real server
+   * that asks that way has to.
+   */
+  standaloneOpen?: (sessionId: string | undefined) => boolean;
+}
+
+/** Up to `ms` for the session's standalone stream to be open (a client opens it just after initializing). */
+async function standaloneReady(opts: V1Options, sessionId: string | undefined, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (opts.standaloneOpen && !opts.standaloneOpen(sessionId) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
 }
 
 const COUNTER = 'test://counter';
@@ -109,6 +122,7 @@ export function registerFixture(mcp: McpServer, live: Set<McpServer>, opts: V1Op
     { description: 'Elicits a name', inputSchema: { question: z.string() } },
     async ({ question }, extra) => {
       const params = { message: question, requestedSchema: answerSchema };
+      if (opts.askStandalone) await standaloneReady(opts, extra.sessionId);
       const answer = opts.askStandalone
         ? await mcp.server.elicitInput(params, { timeout: ASK_TIMEOUT_MS })
         : await extra.sendRequest({ method: 'elicitation/create', params }, ElicitResultSchema, {
@@ -126,6 +140,7 @@ export function registerFixture(mcp: McpServer, live: Set<McpServer>, opts: V1Op
         messages: [{ role: 'user' as const, content: { type: 'text' as const, text: prompt } }],
         maxTokens: 50,
       };
+      if (opts.askStandalone) await standaloneReady(opts, extra.sessionId);
       const result = opts.askStandalone
         ? await mcp.server.createMessage(params, { timeout: ASK_TIMEOUT_MS })
         : await extra.sendRequest({ method: 'sampling/createMessage', params }, CreateMessageResultSchema, {
