@@ -171,6 +171,11 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
 
   let closing: Promise<void> | undefined;
   let reloading: Promise<unknown> = Promise.resolve();
+  const refused = (problems: ConfigProblem[]) => {
+    metrics.configReloads.inc({ result: 'refused' });
+    lastReload = { at: new Date().toISOString(), ok: false, problems };
+    for (const p of problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
+  };
   const applyReload = async (next: Config): Promise<ReloadResult> => {
     const problems: ConfigProblem[] = RESTART_ONLY.filter(
       (key) => JSON.stringify(next[key]) !== JSON.stringify(current[key]),
@@ -186,8 +191,10 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       return { ok: false, problems: [{ path: 'hooks', message: (err as Error).message }] };
     }
     const previous = governance;
-    const done = await federation.reconfigure(next, built.pipeline, built.entryAccess, waitMs);
+    // In the same tick as the judging swap inside `reconfigure` (before its first await): calls judged
+    // by the new config are recorded by the new audit log from the first one on.
     governance = built;
+    const done = await federation.reconfigure(next, built.pipeline, built.entryAccess, waitMs);
     if (JSON.stringify(next.inbound) !== JSON.stringify(current.inbound))
       auth = new InboundAuth(next.inbound.auth, next.listen.path, next.secrets.assertionKey);
     current = next;
@@ -220,20 +227,17 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       const result = reloading.then(() => applyReload(next));
       reloading = result.catch(() => {});
       return result.then((r) => {
-        metrics.configReloads.inc({ result: r.ok ? 'ok' : 'refused' });
-        lastReload = r.ok
-          ? { at: new Date().toISOString(), ok: true, version: r.version }
-          : { at: new Date().toISOString(), ok: false, problems: r.problems };
-        if (r.ok) log.info({ configVersion: r.version, upstreams: r.upstreams }, 'config reloaded');
-        else for (const p of r.problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
+        if (!r.ok) {
+          refused(r.problems);
+          return r;
+        }
+        metrics.configReloads.inc({ result: 'ok' });
+        lastReload = { at: new Date().toISOString(), ok: true, version: r.version };
+        log.info({ configVersion: r.version, upstreams: r.upstreams }, 'config reloaded');
         return r;
       });
     },
-    reloadRefused(problems) {
-      metrics.configReloads.inc({ result: 'refused' });
-      lastReload = { at: new Date().toISOString(), ok: false, problems };
-      for (const p of problems) log.error({ path: p.path }, `config reload refused: ${p.message}`);
-    },
+    reloadRefused: (problems) => refused(problems),
     close() {
       closing ??= (async () => {
         http.closeAllConnections?.();

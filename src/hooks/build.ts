@@ -59,7 +59,7 @@ interface Kept {
   windows?: WindowStore;
   vault?: TokenVault;
   audit?: { settings: string; log: AuditLog };
-  auditKey?: { key: Buffer; generated: boolean };
+  auditKey?: Buffer;
 }
 
 const LIST_ACTION: Record<ListKind, CedarAction> = {
@@ -151,8 +151,11 @@ export async function buildGovernance(
   const auditSettings = JSON.stringify(config.audit);
   let audit = previous?.kept.audit?.settings === auditSettings ? previous.kept.audit.log : undefined;
   if (!audit && config.audit.sink !== 'off') {
-    const { key, generated } = kept.auditKey ?? auditKey(config.secrets.auditKey);
-    kept.auditKey = { key, generated: false };
+    // Generated (and warned about) once per process: a new audit file after a reload keeps the key.
+    const { key, generated } = kept.auditKey
+      ? { key: kept.auditKey, generated: false }
+      : auditKey(config.secrets.auditKey);
+    kept.auditKey = key;
     if (generated)
       log.warn(
         'secrets.auditKey is not set: a key generated for this process signs the audit chain (its hashes compare within this process only; `audit verify` cannot check them)',
@@ -163,8 +166,6 @@ export async function buildGovernance(
       record: { key, configVersion: configVersion(config), cedar: cedar !== undefined },
     });
   }
-  const replacedAudit =
-    previous?.kept.audit && previous.kept.audit.log !== audit ? previous.kept.audit.log : undefined;
   kept.audit = audit ? { settings: auditSettings, log: audit } : undefined;
   const observers: CallObserver[] = audit ? [audit.observe] : [];
 
@@ -175,9 +176,9 @@ export async function buildGovernance(
     hookStatus: async () => (custom ? custom.status() : []),
     kept,
     async retire() {
-      // Replaced by a reload: what the successor took over (stores, the audit log) stays open.
+      // Replaced by a reload: what the successor took over (`kept`, shared with it) stays open.
       await Promise.allSettled(closers.map((c) => c()));
-      await replacedAudit?.close();
+      if (audit && kept.audit?.log !== audit) await audit.close();
     },
     async close() {
       // The audit log last: hooks closing may still finish calls that it must record.

@@ -21,7 +21,7 @@ import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import { Upstream } from '../upstream/upstream.ts';
-import { LIST_KINDS, type ListKind } from '../upstream/upstream-lists.ts';
+import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { CallAccounting, upstreamStatusOf } from './call-accounting.ts';
 import { paramHeadersDisagree, publicReadResult, routeCall, routeCompletion } from './call-routes.ts';
@@ -58,6 +58,8 @@ export class Federation {
   private judging: Judging;
   /** Governed calls in flight per upstream, so a reload drains an upstream before closing it. */
   private readonly inflight = new InflightCalls<Upstream>();
+  /** Upstreams a reload removed or replaced that still finish their calls (closed with the rest at exit). */
+  private readonly draining = new Set<Upstream>();
   /** Calls in flight per judging, so what a reload replaced is released only once its calls are done. */
   private readonly judged = new InflightCalls<Judging>();
   private replicas: { bus: ReplicaBus; leases: StreamLeases } | undefined;
@@ -160,7 +162,9 @@ export class Federation {
       create: (u) => this.upstreamOf(u),
       waitMs,
       inflight: this.inflight,
-      rebuilt: () => this.changes.catalogChanged(this.upstreams, [...LIST_KINDS]),
+      draining: this.draining,
+      // No list_changed per list here: visibilityChanged below tells clients about every list at once.
+      rebuilt: () => this.catalog.rebuild(this.upstreams),
     });
     // Who may see what may have changed (ACL, Cedar, upstreams): clients re-list in their era.
     this.changes.visibilityChanged();
@@ -472,7 +476,7 @@ export class Federation {
   /** Closes the upstreams, then waits (briefly) for the calls they were serving to finish and be observed. */
   async close(drainMs = 2_000): Promise<void> {
     this.bridge.close();
-    await Promise.all(this.upstreams.map((u) => u.close()));
+    await Promise.all([...this.upstreams, ...this.draining].map((u) => u.close()));
     if (this.accounting.inflight > 0) await this.accounting.drain(drainMs);
     await this.tracing?.shutdown().catch((err: Error) => {
       this.log.warn({ err: err.message }, 'trace export failed at shutdown');

@@ -25,7 +25,7 @@ export interface UpstreamChanges {
 const DRAIN_GRACE_MS = 5_000;
 
 /** Governed calls in flight per key (an upstream, a judging), and a way to wait until a key has none. */
-export class InflightCalls<K extends object = Upstream> {
+export class InflightCalls<K extends object> {
   private readonly counts = new Map<K, number>();
   private readonly waiters = new Map<K, (() => void)[]>();
 
@@ -63,7 +63,9 @@ interface DiffDeps {
   create(config: UpstreamConfig): Upstream;
   waitMs: number;
   inflight: InflightCalls<Upstream>;
-  /** The array has its new members: rebuild the merged catalog. */
+  /** Upstreams out of the catalog but not yet closed (still finishing calls): the process closes them at exit. */
+  draining: Set<Upstream>;
+  /** The array has its new members: rebuild the merged catalog (the caller tells clients). */
   rebuilt(): void;
 }
 
@@ -71,7 +73,8 @@ interface DiffDeps {
  * Brings `upstreams` (edited in place: others hold the array) to the configs in `wanted`: an unchanged
  * upstream stays as it is, connections and sessions included; a new one is connected and listed before
  * it joins the catalog; a changed one is replaced the same way (the old one serves until the new one
- * is in); a removed or replaced one leaves the catalog at once, finishes its in-flight calls, then closes.
+ * is in); a removed or replaced one leaves the catalog at once, then finishes its in-flight calls and
+ * closes without holding up the reload.
  */
 export async function diffUpstreams(
   upstreams: Upstream[],
@@ -106,11 +109,13 @@ export async function diffUpstreams(
   await Promise.all(fresh.map((u) => u.start(deps.waitMs)));
   upstreams.splice(0, upstreams.length, ...next);
   deps.rebuilt();
-  await Promise.all(
-    leaving.map(async (u) => {
-      await deps.inflight.drained(u, DRAIN_GRACE_MS + u.config.timeoutMs);
-      await u.close();
-    }),
-  );
+  // The reload is done once the catalog is: what left finishes its calls and closes in the background.
+  for (const u of leaving) {
+    deps.draining.add(u);
+    void deps.inflight.drained(u, DRAIN_GRACE_MS + u.config.timeoutMs).then(() => {
+      deps.draining.delete(u);
+      return u.close();
+    });
+  }
   return changes;
 }

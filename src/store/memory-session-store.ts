@@ -21,7 +21,7 @@ export class MemorySessionStore implements SessionStore {
     const e = this.entries.get(id);
     if (!e) return undefined;
     if (e.expiresAt <= Date.now()) {
-      this.entries.delete(id);
+      this.drop(id, e.record.caller);
       return undefined;
     }
     return structuredClone(e.record);
@@ -44,22 +44,19 @@ export class MemorySessionStore implements SessionStore {
     const evicted: string[] = [];
     for (const id of mine.keys()) {
       if (mine.size <= limits.maxPerCaller) break;
-      mine.delete(id);
-      this.entries.delete(id);
+      this.drop(id, record.caller);
       evicted.push(id);
     }
     return { ok: true, evicted };
   }
 
   private dropExpired(now: number): void {
-    for (const [id, e] of this.entries)
-      if (e.expiresAt <= now) {
-        this.entries.delete(id);
-        this.unindex(id, e.record.caller);
-      }
+    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.drop(id, e.record.caller);
   }
 
-  private unindex(id: string, caller: string): void {
+  /** A session gone (expired or deleted): out of the entries and out of its caller's count. */
+  private drop(id: string, caller: string): void {
+    this.entries.delete(id);
     const mine = this.byCaller.get(caller);
     mine?.delete(id);
     if (mine?.size === 0) this.byCaller.delete(caller);
@@ -96,8 +93,7 @@ export class MemorySessionStore implements SessionStore {
 
   async delete(id: string): Promise<void> {
     const e = this.entries.get(id);
-    this.entries.delete(id);
-    if (e) this.unindex(id, e.record.caller);
+    if (e) this.drop(id, e.record.caller);
   }
 
   async close(): Promise<void> {

@@ -64,9 +64,11 @@ async function before(
   ctx: CallContext,
   deps: CustomHookDeps,
 ): Promise<Outcome<McpCall>> {
-  const given = call.method === 'resources/read' ? {} : call.params.arguments;
-  const shown = h.config.sees === 'raw' ? deps.restore(given, ctx) : given;
-  const request: HookRequest = { phase: 'before', call: hookCall(call, shown), context: hookContext(ctx) };
+  const request: HookRequest = {
+    phase: 'before',
+    call: shownCall(h, call, ctx, deps),
+    context: hookContext(ctx),
+  };
   const consulted = await ask('before', request, ctx);
   if (!consulted.ok) return failure(h, 'before', consulted.reason, ctx, deps);
   const { answer } = consulted;
@@ -93,12 +95,13 @@ async function after(
   ctx: CallContext,
   deps: CustomHookDeps,
 ): Promise<Outcome<Record<string, unknown>>> {
-  const given = call.method === 'resources/read' ? {} : call.params.arguments;
-  const raw = h.config.sees === 'raw';
   const request: HookRequest = {
     phase: 'after',
-    call: hookCall(call, raw ? deps.restore(given, ctx) : given),
-    result: (raw ? deps.restore(result, ctx) : deps.mask(result)) as Record<string, unknown>,
+    call: shownCall(h, call, ctx, deps),
+    result: (h.config.sees === 'raw' ? deps.restore(result, ctx) : deps.mask(result)) as Record<
+      string,
+      unknown
+    >,
     context: hookContext(ctx),
   };
   const consulted = await ask('after', request, ctx);
@@ -111,6 +114,12 @@ async function after(
   if (bad) return failure(h, 'after', bad, ctx, deps);
   // Scanned again on the way down by the PII hook after this one (it masks, then restores the caller's).
   return { kind: 'mutate', value: answer.result };
+}
+
+/** The call as a hook is shown it: arguments as they go upstream (tokens), or restored for `sees: raw`. */
+function shownCall(h: LoadedHook, call: McpCall, ctx: CallContext, deps: CustomHookDeps) {
+  const given = call.method === 'resources/read' ? {} : call.params.arguments;
+  return hookCall(call, h.config.sees === 'raw' ? deps.restore(given, ctx) : given);
 }
 
 type Asker = (phase: Phase, request: HookRequest, ctx: CallContext) => Promise<Consulted>;

@@ -120,16 +120,16 @@ export function createPiiPostHook(pii: PiiConfig, deps: PostDeps): PostHook {
   return hook;
 }
 
-/**
- * One string on its way down: the tokens `values` knows become their values again, and every stretch
- * between them goes through `scan` (PII the upstream sent); without either, the string as it is.
- */
 /** A value with the tokens `minted` knows (this call's own) replaced by their values; nothing scanned. */
 export function restoreOwnTokens(value: unknown, minted: ReadonlyMap<string, string> | undefined): unknown {
   if (!minted || minted.size === 0) return value;
   return mapStrings(value, (s) => restoreAndScan(s, minted, undefined));
 }
 
+/**
+ * One string on its way down: the tokens `values` knows become their values again, and every stretch
+ * between them goes through `scan` (PII the upstream sent); without either, the string as it is.
+ */
 function restoreAndScan(
   s: string,
   values: ReadonlyMap<string, string> | undefined,
