@@ -31,29 +31,41 @@ export function sendJsonRpcError(
   res.end(body);
 }
 
-/** 503 STORE_UNAVAILABLE: the session store cannot be reached, so the request fails closed. */
-export function sendStoreUnavailable(res: ServerResponse): void {
+/** 503 + Retry-After for a whole request, with the error's stable code and the wait in `data.retryAfterMs`. */
+function sendUnavailable(
+  res: ServerResponse,
+  code: 'STORE_UNAVAILABLE' | 'SESSIONS_FULL',
+  message: string,
+  retrySeconds: number,
+): void {
   sendJsonRpcError(
     res,
     503,
     null,
-    ERROR_NUMBERS.STORE_UNAVAILABLE,
-    'Service Unavailable: the session store cannot be reached; try again shortly',
-    { code: 'STORE_UNAVAILABLE', retryAfterMs: STORE_RETRY_SECONDS * 1000 },
-    { 'retry-after': String(STORE_RETRY_SECONDS) },
+    ERROR_NUMBERS[code],
+    `Service Unavailable: ${message}`,
+    { code, retryAfterMs: retrySeconds * 1000 },
+    { 'retry-after': String(retrySeconds) },
+  );
+}
+
+/** 503 STORE_UNAVAILABLE: the session store cannot be reached, so the request fails closed. */
+export function sendStoreUnavailable(res: ServerResponse): void {
+  sendUnavailable(
+    res,
+    'STORE_UNAVAILABLE',
+    'the session store cannot be reached; try again shortly',
+    STORE_RETRY_SECONDS,
   );
 }
 
 /** 503 for an initialize over `sessions.max`: the client retries later (sessions expire or end). */
 export function sendSessionsFull(res: ServerResponse): void {
-  sendJsonRpcError(
+  sendUnavailable(
     res,
-    503,
-    null,
-    ERROR_NUMBERS.SESSIONS_FULL,
-    'Service Unavailable: this proxy holds as many sessions as it may (sessions.max); try again later',
-    { code: 'SESSIONS_FULL', retryAfterMs: SESSIONS_RETRY_SECONDS * 1000 },
-    { 'retry-after': String(SESSIONS_RETRY_SECONDS) },
+    'SESSIONS_FULL',
+    'this proxy holds as many sessions as it may (sessions.max); try again later',
+    SESSIONS_RETRY_SECONDS,
   );
 }
 
