@@ -17,8 +17,10 @@ import type { Caller } from './hooks/pipeline.ts';
 import { adminRoutes } from './inbound/admin-routes.ts';
 import { InboundAuth } from './inbound/auth/index.ts';
 import { McpEndpoint } from './inbound/mcp-endpoint.ts';
+import { oauthRoutes } from './inbound/oauth-routes.ts';
 import type { Logger } from './log.ts';
 import { Federation, type UpstreamChanges } from './router/federation.ts';
+import { createGrantStore } from './store/grants.ts';
 import { MemorySessionStore } from './store/memory-session-store.ts';
 import type { RedisClient } from './store/redis-client.ts';
 import { createRedisClient } from './store/redis-client.ts';
@@ -91,7 +93,15 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
       : new MemoryReplicaBus();
   const governanceDeps = { metrics, log, redis };
   let governance = await buildGovernance(config, governanceDeps);
-  const federation = new Federation(config, log, metrics, governance.pipeline, governance.entryAccess);
+  const grants = createGrantStore(config, redis, log);
+  const federation = new Federation(
+    config,
+    log,
+    metrics,
+    governance.pipeline,
+    governance.entryAccess,
+    grants,
+  );
   // Through the governance in force: a reload may bring another audit log.
   federation.observe((record) => {
     for (const observer of governance.observers) observer(record);
@@ -130,6 +140,14 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
     );
   }
   const admin = getRequestListener(routes.fetch);
+  // Per-user OAuth: the consent link, the authorization server's callback, withdrawing a grant.
+  const oauth = getRequestListener(
+    oauthRoutes({
+      grants,
+      userOAuth: (name) => federation.userOAuth(name),
+      authenticate: (req) => auth.authenticate(req),
+    }).fetch,
+  );
   const mcpPath = config.listen.path;
 
   const serveMcp = (req: IncomingMessage, res: ServerResponse, caller: Caller) =>
@@ -160,6 +178,8 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
           auth.reject(req, res, { ok: false, reason: 'unavailable', description: 'authentication failed' });
         },
       );
+    } else if (path.startsWith('/oauth/')) {
+      void oauth(req, res);
     } else if (!auth.serveMetadata(req, res, path)) {
       void admin(req, res);
     }
@@ -245,6 +265,7 @@ export async function createApp(config: Config, opts: AppOptions): Promise<App> 
         await endpoint.close();
         await federation.close();
         await store.close();
+        await grants.close();
         await bus.close();
         // After every call has ended, so the audit log holds them all.
         await governance.close();

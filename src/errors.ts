@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'HOOK_REJECTED'
   | 'HOOK_FAILED'
   | 'SESSIONS_FULL'
+  | 'UPSTREAM_CONSENT_REQUIRED'
   | 'INVALID_CURSOR'
   | 'INVALID_REQUEST';
 
@@ -56,6 +57,7 @@ export const ERROR_NUMBERS: Record<ErrorCode, number> = {
   HOOK_REJECTED: -32051,
   HOOK_FAILED: -32052,
   SESSIONS_FULL: -32053,
+  UPSTREAM_CONSENT_REQUIRED: -32054,
 };
 
 export class ProxyError extends Error {

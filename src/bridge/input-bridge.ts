@@ -1,5 +1,6 @@
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { CallContext, HookPipeline, McpCall } from '../hooks/pipeline.ts';
+import { actingFor } from '../inbound/auth/caller-tokens.ts';
 import type { CallIO } from '../router/types.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { Upstream, UpstreamRequestOptions } from '../upstream/upstream.ts';
@@ -76,6 +77,11 @@ export class InputBridge {
       clientCapabilities: io.clientCapabilities,
       hop: ctx,
     };
+    // The caller's own credential (tokenExchange, userOAuth): the upstream sees the user, not the proxy.
+    if (up.actsForCaller) {
+      opts.actingFor = actingFor(ctx.caller);
+      ctx.upstreamIdentity = 'caller';
+    }
     // Where each client has upstream state of its own, `io.session` names whose: the downstream
     // session's binding, or the one Federation.call gives a 2026-07-28 caller (router/caller-bindings.ts).
     if (up.perClientSessions) opts.session = io.session;

@@ -282,8 +282,9 @@ function withDefaultRegion(data: unknown, env: Env): unknown {
   const upstreams = (data as { upstreams?: unknown } | null)?.upstreams;
   if (!Array.isArray(upstreams) || !env.AWS_REGION) return data;
   for (const u of upstreams) {
-    const auth = (u as { auth?: Record<string, unknown> } | null)?.auth;
-    if (auth?.kind === 'sigv4' && auth.region === undefined) auth.region = env.AWS_REGION;
+    const up = u as { auth?: Record<string, unknown>; catalogAuth?: Record<string, unknown> } | null;
+    for (const auth of [up?.auth, up?.catalogAuth])
+      if (auth?.kind === 'sigv4' && auth.region === undefined) auth.region = env.AWS_REGION;
   }
   return data;
 }

@@ -157,7 +157,7 @@ const OAuth2Schema = z
     }),
   );
 
-const UpstreamAuthSchema = z.discriminatedUnion('kind', [
+const ServiceAuthSchemas = [
   z.strictObject({ kind: z.literal('none') }),
   z.strictObject({
     kind: z.literal('headers'),
@@ -169,7 +169,68 @@ const UpstreamAuthSchema = z.discriminatedUnion('kind', [
     region: text().describe('AWS region; when omitted, AWS_REGION at load time'),
   }),
   OAuth2Schema,
+] as const;
+const ServiceAuthSchema = z.discriminatedUnion('kind', [...ServiceAuthSchemas]);
+
+const clientAuthMethod = () =>
+  z
+    .enum(['client_secret_basic', 'client_secret_post'])
+    .default('client_secret_basic')
+    .describe('How the client authenticates to the token endpoint');
+
+const TokenExchangeSchema = z
+  .strictObject({
+    kind: z.literal('tokenExchange'),
+    tokenUrl: httpUrl().optional().describe('Token endpoint (or `issuer`)'),
+    issuer: httpUrl().optional().describe('Issuer for discovery of the token endpoint (or `tokenUrl`)'),
+    clientId: text().describe('The proxy’s client id at the authorization server'),
+    clientSecret: text().describe('Client secret; keep it in the environment'),
+    audience: text().optional().describe('`audience` of the exchanged token (RFC 8693)'),
+    resource: text().optional().describe('`resource` of the exchanged token (RFC 8707)'),
+    scope: text().optional().describe('Space-separated scopes to request'),
+    subjectTokenType: text()
+      .default('urn:ietf:params:oauth:token-type:access_token')
+      .describe('`subject_token_type` of the caller’s token'),
+    authMethod: clientAuthMethod(),
+  })
+  .check(
+    crossCheck((a, report) => {
+      if ((a.tokenUrl === undefined) === (a.issuer === undefined))
+        report(
+          [],
+          a.issuer === undefined ? 'tokenUrl or issuer required' : 'use tokenUrl or issuer, not both',
+        );
+      if (a.audience === undefined && a.resource === undefined)
+        report([], 'audience or resource required: the token must be issued for this upstream');
+    }),
+  );
+
+const UserOAuthSchema = z
+  .strictObject({
+    kind: z.literal('userOAuth'),
+    issuer: httpUrl().describe('Authorization server (OpenID Connect discovery; `iss` checked)'),
+    clientId: text().describe('The proxy’s client id at the authorization server'),
+    clientSecret: text().describe('Client secret; keep it in the environment'),
+    scope: text().default('openid').describe('Scopes to ask the user for (`openid` is always added)'),
+    resource: text().optional().describe('RFC 8707 resource indicator of the upstream'),
+    audience: text().optional().describe('`audience` authorization request parameter'),
+    redirectUrl: httpUrl().describe('This proxy’s public `/oauth/callback` URL, registered at the server'),
+    authMethod: clientAuthMethod(),
+  })
+  .check(
+    crossCheck((a, report) => {
+      if (typeof a.redirectUrl === 'string' && !/\/oauth\/callback$/.test(new URL(a.redirectUrl).pathname))
+        report(['redirectUrl'], 'must end in /oauth/callback (the proxy serves it there)');
+    }),
+  );
+
+const UpstreamAuthSchema = z.discriminatedUnion('kind', [
+  ...ServiceAuthSchemas,
+  TokenExchangeSchema,
+  UserOAuthSchema,
 ]);
+/** The auth kinds that act for the caller (DESIGN.md, "Acting for the caller"). */
+export const PER_CALLER_AUTH = ['tokenExchange', 'userOAuth'] as const;
 
 const ExposeSchema = z.strictObject({
   tools: globs().default(['*']).describe('Globs on upstream tool names'),
@@ -204,6 +265,9 @@ const UpstreamObject = z
       .optional()
       .describe('stdio: one child per process (shared, default) or per downstream session'),
     auth: UpstreamAuthSchema.prefault({ kind: 'none' }).describe('How the proxy authenticates upstream'),
+    catalogAuth: ServiceAuthSchema.optional().describe(
+      'With tokenExchange / userOAuth: the proxy’s own identity for listing (a service kind)',
+    ),
     timeoutMs: int(1).default(60000).describe('Per-request timeout'),
     required: bool().default(false).describe('/readyz waits for this upstream only when true'),
     catalogRefreshSeconds: int(0)
@@ -221,6 +285,13 @@ const UpstreamObject = z
       const kind = (u.auth as Loose | undefined)?.kind;
       if (stdio && kind !== undefined && kind !== 'none')
         report(['auth', 'kind'], 'stdio takes no auth; use env');
+      const perCaller = (PER_CALLER_AUTH as readonly unknown[]).includes(kind);
+      if (perCaller && u.catalogAuth === undefined)
+        report(['catalogAuth'], `required with auth kind ${kind}: the proxy lists the catalog as itself`);
+      if (!perCaller && u.catalogAuth !== undefined)
+        report(['catalogAuth'], 'only with auth kind tokenExchange or userOAuth');
+      if (perCaller && !stdio && resolveTransport(u) !== 'streamable-http')
+        report(['auth', 'kind'], `${kind} needs transport streamable-http (each call carries its own token)`);
     }),
   );
 
@@ -485,7 +556,8 @@ export const ConfigSchema = z
       .prefault({}),
   })
   .check(crossCheck(checkNames))
-  .check(crossCheck(checkCallerAssertions));
+  .check(crossCheck(checkCallerAssertions))
+  .check(crossCheck(checkPerCallerAuth));
 
 function checkNames(c: Loose, report: Report) {
   const ns = (c.namespace ?? {}) as Loose;
@@ -547,6 +619,17 @@ function checkCallerAssertions(c: Loose, report: Report) {
   });
 }
 
+// Acting for the caller needs to know who the caller is: a JWT's `sub`, and the token to exchange.
+function checkPerCallerAuth(c: Loose, report: Report) {
+  const inbound = ((c.inbound as Loose | undefined)?.auth ?? {}) as Loose;
+  const upstreams: Loose[] = Array.isArray(c.upstreams) ? c.upstreams : [];
+  for (const [i, u] of upstreams.entries()) {
+    const kind = (u?.auth as Loose | undefined)?.kind;
+    if ((PER_CALLER_AUTH as readonly unknown[]).includes(kind) && inbound.kind !== 'jwt')
+      report(['upstreams', i, 'auth', 'kind'], `${kind} needs inbound.auth kind jwt (the caller is its sub)`);
+  }
+}
+
 export type Config = z.output<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
 export type ListenConfig = Config['listen'];
@@ -557,6 +640,9 @@ export type InboundAuthConfig = Config['inbound']['auth'];
 export type AuthConfig = UpstreamConfig['auth'];
 export type OAuth2AuthConfig = Extract<AuthConfig, { kind: 'oauth2' }>;
 export type SigV4AuthConfig = Extract<AuthConfig, { kind: 'sigv4' }>;
+export type TokenExchangeAuthConfig = Extract<AuthConfig, { kind: 'tokenExchange' }>;
+export type UserOAuthConfig = Extract<AuthConfig, { kind: 'userOAuth' }>;
+export type ServiceAuthConfig = z.output<typeof ServiceAuthSchema>;
 export type ExposeConfig = UpstreamConfig['expose'];
 export type PoliciesConfig = Config['policies'];
 export type AclRule = PoliciesConfig['acl'][number];

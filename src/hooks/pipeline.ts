@@ -57,6 +57,8 @@ export interface CallContext {
   judgedBy?: { version: string; cedar: boolean };
   /** The hook of yours that rejected or failed the call (audit `hook`). */
   hook?: string;
+  /** `caller` when the upstream was called with the caller's own credential (tokenExchange, userOAuth). */
+  upstreamIdentity?: 'service' | 'caller';
   /** Set just before the upstream call when `chain.assertCaller` names its upstream (see chain/). */
   callerAssertion?: string;
 }

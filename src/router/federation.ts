@@ -13,13 +13,15 @@ import {
   HookPipeline,
   type McpCall,
 } from '../hooks/pipeline.ts';
-
+import { actingFor } from '../inbound/auth/caller-tokens.ts';
 import type { Logger } from '../log.ts';
+import type { GrantStore } from '../store/grant-store.ts';
 import { MemoryReplicaBus, type ReplicaBus } from '../store/replica-bus.ts';
 import type { SessionStore } from '../store/session-store.ts';
 import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
+import type { UserOAuthAuth } from '../upstream/auth/user-oauth.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
@@ -78,6 +80,8 @@ export class Federation {
     hooks = new HookPipeline(),
     /** Per-caller visibility (ACL, Cedar): lists show, and completion reaches, only what it allows. */
     access?: EntryAccess,
+    /** Where userOAuth upstreams keep their users' grants (absent in `mcp-fed stdio`). */
+    private readonly grants?: GrantStore,
   ) {
     this.catalog = new Catalog(config.namespace, log, config.chain.maxHops);
     this.judging = this.judgingOf(config, hooks, access);
@@ -102,6 +106,11 @@ export class Federation {
     );
     this.assertions = OutboundAssertions.create(config.chain, config.secrets.assertionKey);
     this.upstreams = config.upstreams.map((u) => this.upstreamOf(u));
+  }
+
+  /** The per-user OAuth of the upstream in force named `name` (the /oauth routes' view of it). */
+  userOAuth(name: string): UserOAuthAuth | undefined {
+    return this.upstreams.find((u) => u.name === name)?.userOAuth;
   }
 
   /** The hook pipeline in force (a reload swaps it; a call keeps the one it started with). */
@@ -129,6 +138,7 @@ export class Federation {
         resumed: (u) => this.metrics.upstreamResumes.inc({ upstream: u.name }),
       },
       this.log,
+      this.grants,
     );
     this.metrics.upstreamUp.set({ upstream: up.name }, 0);
     this.metrics.upstreamResumes.inc({ upstream: up.name }, 0);
@@ -401,6 +411,7 @@ export class Federation {
       result = await target.request('completion/complete', upstreamParams(sent, ctx), {
         signal: io.signal,
         hop: ctx,
+        actingFor: target.actsForCaller && ctx.caller ? actingFor(ctx.caller) : undefined,
       });
     } catch (err) {
       throw scannedFailure(err, hooks, ctx);
@@ -469,7 +480,13 @@ export class Federation {
     await Promise.allSettled(
       this.upstreams
         .filter((u) => u.state === 'ready' && u.capabilities?.logging && u.era === 'legacy')
-        .map((u) => u.request('logging/setLevel', upstreamParams({ level }, ctx), { hop: ctx, session })),
+        .map((u) =>
+          u.request('logging/setLevel', upstreamParams({ level }, ctx), {
+            hop: ctx,
+            session,
+            actingFor: u.actsForCaller ? actingFor(ctx.caller) : undefined,
+          }),
+        ),
     );
   }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/client';
 import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
+import type { ActingFor } from './auth/types.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { addParamHeaders, declaredParamHeaders } from './http/param-headers.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
@@ -35,6 +36,8 @@ export interface LeanCallOptions {
   oninputrequest?: InputRequestHandler;
   /** Whose upstream session a 2025-era upstream call uses (unset: the proxy's own). */
   session?: SessionBinding;
+  /** The caller the call is for (per-caller auth signs every request of it for that caller). */
+  actingFor?: ActingFor;
 }
 
 /** What a lean call needs from the Upstream that owns it. */
@@ -99,7 +102,18 @@ export class LeanCalls {
       const key = NAMED[method];
       if (key) {
         const name = String(params[key]);
-        if (!PRINTABLE_ASCII.test(name)) return this.host.viaClient(client, method, params, opts);
+        if (!PRINTABLE_ASCII.test(name)) {
+          // The SDK client speaks as the proxy: a caller's call never takes it (fail closed).
+          if (opts.actingFor)
+            throw new ProxyError(
+              'UPSTREAM_ERROR',
+              `upstream "${this.host.name}": a name headers cannot carry`,
+              {
+                upstream: this.host.name,
+              },
+            );
+          return this.host.viaClient(client, method, params, opts);
+        }
         headers['mcp-name'] = name;
         if (method === 'tools/call')
           addParamHeaders(declaredParamHeaders(this.host.toolSchema(name)), params.arguments, headers);
@@ -108,8 +122,10 @@ export class LeanCalls {
       const binding = opts.session;
       const sessions = this.host.sessions;
       // A stateless upstream (its initialize answer named no session) has nothing per client to keep.
-      if (binding && sessions && this.keepsClientSessions(client))
+      if (binding && sessions && this.keepsClientSessions(client)) {
+        if (opts.actingFor) binding.actingFor = opts.actingFor;
         return this.inSession(client, method, params, opts, binding, sessions);
+      }
       const sessionId = ownSessionId(client);
       if (sessionId) headers['mcp-session-id'] = sessionId;
       leave = this.host.inOwnSession(client, opts.oninputrequest);
@@ -176,6 +192,7 @@ export class LeanCalls {
       .request(message, headers, {
         signal: opts.signal,
         timeoutMs: this.host.timeoutMs,
+        actingFor: opts.actingFor,
         inputWaitMs: INPUT_WAIT_MS,
         onRequest: (r) => void this.answerUpstream(r, opts, headers),
         onNotification: (n) => {
@@ -198,14 +215,14 @@ export class LeanCalls {
       })
       .catch((err: unknown) => {
         // A cancelled 2025-era call also wants notifications/cancelled (2026-07-28: closing the stream is enough).
-        if (isAbort(err) && !headers['mcp-method']) this.cancelled(id, headers);
+        if (isAbort(err) && !headers['mcp-method']) this.cancelled(id, headers, opts.actingFor);
         throw err;
       });
     if (reply.error) throw rpcError(reply);
     return reply.result ?? {};
   }
 
-  private cancelled(id: string, headers: Record<string, string>): void {
+  private cancelled(id: string, headers: Record<string, string>, actingFor: ActingFor | undefined): void {
     void this.http
       .notify(
         {
@@ -215,6 +232,7 @@ export class LeanCalls {
         },
         sessionHeaders(headers),
         this.host.timeoutMs,
+        actingFor,
       )
       .catch(() => {});
   }
@@ -243,9 +261,11 @@ export class LeanCalls {
     } catch (err) {
       reply = { jsonrpc: '2.0', id: request.id, error: toRpcError(err) };
     }
-    await this.http.notify(reply, sessionHeaders(callHeaders), this.host.timeoutMs).catch(() => {
-      // The call itself fails or times out and says so; nothing more to tell here.
-    });
+    await this.http
+      .notify(reply, sessionHeaders(callHeaders), this.host.timeoutMs, opts.actingFor)
+      .catch(() => {
+        // The call itself fails or times out and says so; nothing more to tell here.
+      });
   }
 
   /** `sharedSession`: a 404 means the proxy's own upstream session is gone (reconnect), not a client's. */

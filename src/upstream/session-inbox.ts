@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
+import type { ActingFor } from './auth/types.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { sessionHeaders, type WireMessage } from './http/wire.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
@@ -11,6 +12,8 @@ import type { SessionBinding } from './upstream-sessions.ts';
 /** A call in flight in one client's upstream session: who to ask, who to tell. */
 export interface InboxCall {
   oninputrequest?: InputRequestHandler;
+  /** The caller the call is for: an answer POSTed in its session is signed for that caller. */
+  actingFor?: ActingFor;
   onnotification?: (method: string, params: Record<string, unknown> | undefined) => void;
 }
 
@@ -113,7 +116,7 @@ export class SessionInbox {
     if (request.method !== 'ping' && this.askers(binding.key).length === 0) {
       if (await this.claimedElsewhere(binding.key, session, request)) return;
     }
-    await this.reply(session, await this.replyTo(binding.key, request));
+    await this.reply(session, await this.replyTo(binding.key, request), binding.actingFor);
   }
 
   private async replyTo(key: string, request: WireMessage): Promise<WireMessage> {
@@ -170,7 +173,8 @@ export class SessionInbox {
     if (!session || typeof session !== 'object' || typeof request?.method !== 'string') return;
     if (this.askers(key).length === 0) return;
     void this.bus?.sendTo(from, { kind: CLAIMED, corr }).catch(() => {});
-    void this.replyTo(key, request).then((reply) => this.reply(session, reply));
+    const actingFor = this.askers(key)[0]?.actingFor;
+    void this.replyTo(key, request).then((reply) => this.reply(session, reply, actingFor));
   }
 
   private askers(key: string): InboxCall[] {
@@ -178,8 +182,12 @@ export class SessionInbox {
   }
 
   /** POSTs the answer in the session (any replica may: the session id is all it takes). */
-  private async reply(session: Record<string, string>, reply: WireMessage): Promise<void> {
-    await this.http.notify(reply, sessionHeaders(session), this.timeoutMs).catch((err: Error) => {
+  private async reply(
+    session: Record<string, string>,
+    reply: WireMessage,
+    actingFor: ActingFor | undefined,
+  ): Promise<void> {
+    await this.http.notify(reply, sessionHeaders(session), this.timeoutMs, actingFor).catch((err: Error) => {
       this.log.debug(
         { upstream: this.upstream, err: err.message },
         'answering a standalone-stream request failed',

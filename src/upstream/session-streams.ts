@@ -99,18 +99,39 @@ export class SessionStreams {
     }
     if (!ours || this.held.get(binding.key)?.sessionId === sessionId) return;
     this.drop(binding.key);
-    const stream = this.http.openStream(session, {
-      onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
-      // 404: the server forgot the session; whoever calls next reopens it (and holds the new stream).
-      onState: (state) => {
-        if (state === 'gone' && this.held.get(binding.key)?.stream === stream) this.drop(binding.key);
+    const stream = this.http.openStream(
+      session,
+      {
+        onMessage: (msg: WireMessage) => this.inbox.arrived(binding, session, msg),
+        // 404: the server forgot the session; whoever calls next reopens it (and holds the new stream).
+        onState: (state) => {
+          if (state === 'gone' && this.held.get(binding.key)?.stream === stream) this.drop(binding.key);
+        },
       },
-    });
+      () => binding.actingFor,
+    );
     this.held.set(binding.key, { sessionId, lease, stream });
+    this.closeWithToken(binding, stream);
     this.renewTimer ??= setInterval(() => void this.renew(), RENEW_EVERY_MS);
     this.renewTimer.unref();
     // A server drops what it sends while no GET stream is open: the call about to go out may ask on it.
     await settledWithin(stream, OPEN_WAIT_MS);
+  }
+
+  /**
+   * A stream opened with a caller's token closes when that token expires (DESIGN.md, "Acting for the
+   * caller"): it must not outlive the credential. The caller's next call reopens it with its new one.
+   */
+  private closeWithToken(binding: SessionBinding, stream: StandaloneStream): void {
+    const expiresAt = binding.actingFor?.expiresAt;
+    if (expiresAt === undefined) return;
+    const timer = setTimeout(
+      () => {
+        if (this.held.get(binding.key)?.stream === stream) this.drop(binding.key);
+      },
+      Math.max(0, Math.min(expiresAt - Date.now(), 2 ** 31 - 1)),
+    );
+    timer.unref();
   }
 
   /** Renews every lease held here; one another replica has taken meanwhile is let go. */

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { Logger } from '../log.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { StreamLeases } from '../store/stream-leases.ts';
+import type { ActingFor } from './auth/types.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { SessionInbox } from './session-inbox.ts';
 import { SessionStreams } from './session-streams.ts';
@@ -21,6 +22,11 @@ export interface SessionBinding {
   known?: Record<string, string>;
   /** The level its logging/setLevel asked for (2026-07-28 upstreams get it in each call's `_meta`). */
   logLevel?: string;
+  /**
+   * The caller whose latest call used it (per-caller auth): the session's initialize, GET stream and
+   * DELETE are signed for that caller, never as the proxy.
+   */
+  actingFor?: ActingFor;
   /** Reads the id another replica may have stored since (before opening a new session). */
   lookup?(upstream: string): Promise<string | undefined>;
   /**
@@ -56,6 +62,8 @@ export class UpstreamSessions {
     dispose: (_id, key) => this.streams.drop(key),
   });
   private readonly opening = new Map<string, Promise<string>>();
+  /** Whose credential ends each session (per-caller auth): the last caller that used it. */
+  private readonly owners = new LRUCache<string, ActingFor>({ max: MAX_SESSIONS });
   /** Ids the upstream answered 404 for: a record still holding one is stale. */
   private readonly gone = new LRUCache<string, true>({ max: 1_000 });
   private readonly streams: SessionStreams;
@@ -93,6 +101,8 @@ export class UpstreamSessions {
    * however many calls wait) if needed.
    */
   idFor(binding: SessionBinding, protocolVersion: string, headers: Record<string, string>): Promise<string> {
+    if (binding.actingFor && this.owners.get(binding.key) !== binding.actingFor)
+      this.owners.set(binding.key, binding.actingFor);
     const known = binding.known?.[this.upstream] ?? this.ids.get(binding.key);
     if (known !== undefined) return Promise.resolve(known);
     let pending = this.opening.get(binding.key);
@@ -109,11 +119,13 @@ export class UpstreamSessions {
    */
   async end(key: string, known: Record<string, string> | undefined, protocolVersion: string): Promise<void> {
     const id = known?.[this.upstream] ?? this.ids.get(key);
+    const owner = this.owners.get(key);
     this.ids.delete(key);
+    this.owners.delete(key);
     this.streams.drop(key);
     if (!id) return;
     await this.http
-      .endSession({ 'mcp-protocol-version': protocolVersion, 'mcp-session-id': id }, this.timeoutMs)
+      .endSession({ 'mcp-protocol-version': protocolVersion, 'mcp-session-id': id }, this.timeoutMs, owner)
       .catch(() => {
         // Best effort: the upstream's idle expiry reaps what this could not end.
       });
@@ -153,6 +165,7 @@ export class UpstreamSessions {
       { ...headers },
       {
         timeoutMs: this.timeoutMs,
+        actingFor: binding.actingFor,
         onHeaders: (h) => {
           const id = h['mcp-session-id'];
           if (typeof id === 'string' && id !== '') sessionId = id;
@@ -164,7 +177,12 @@ export class UpstreamSessions {
     const version = String(reply.result?.protocolVersion ?? protocolVersion);
     const session: Record<string, string> = { ...headers, 'mcp-protocol-version': version };
     if (sessionId) session['mcp-session-id'] = sessionId;
-    await this.http.notify({ jsonrpc: '2.0', method: 'notifications/initialized' }, session, this.timeoutMs);
+    await this.http.notify(
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      session,
+      this.timeoutMs,
+      binding.actingFor,
+    );
     // No id: a stateless server (SDK `sessionIdGenerator: undefined`, python `stateless_http`). Nothing
     // to remember beyond that, nothing to store for other replicas, no GET stream to hold.
     if (!sessionId) {
@@ -180,7 +198,7 @@ export class UpstreamSessions {
     if (binding.known) binding.known[this.upstream] = id;
     if (id !== sessionId) {
       // Another replica's session won: end this one; that replica holds the winner's GET stream.
-      void this.http.endSession(session, this.timeoutMs).catch(() => {});
+      void this.http.endSession(session, this.timeoutMs, binding.actingFor).catch(() => {});
       return id;
     }
     // The replica that opened the session holds its GET stream (its first call may ask there at once).

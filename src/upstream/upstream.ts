@@ -2,10 +2,12 @@ import type { Client, ServerCapabilities, Tool } from '@modelcontextprotocol/cli
 import type { UpstreamConfig } from '../config/schema.ts';
 import { ProxyError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { GrantStore } from '../store/grant-store.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts';
-import { findAuthFailure } from './auth/errors.ts';
-import { createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
+import { authFailed, findAuthFailure } from './auth/errors.ts';
+import { type ActingFor, createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
+import { UserOAuthAuth } from './auth/user-oauth.ts';
 import type { HopContext } from './correlation.ts';
 import { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { LeanCalls } from './lean-calls.ts';
@@ -56,6 +58,8 @@ export interface UpstreamRequestOptions {
   oninputrequest?: InputRequestHandler;
   /** Whose upstream session a call to a 2025-era upstream runs in (unset: the proxy's own). */
   session?: SessionBinding;
+  /** The caller the request is for: an upstream that acts for the caller signs it with that caller's credential. */
+  actingFor?: ActingFor;
 }
 
 /** Methods relayed over the lean HTTP client instead of the SDK client (see http/streamable-http-client.ts). */
@@ -101,11 +105,13 @@ export class Upstream {
     readonly config: UpstreamConfig,
     private readonly events: UpstreamEvents,
     private readonly log: Logger,
+    /** userOAuth keeps its users' grants here (the app's store). */
+    grants?: GrantStore,
   ) {
     this.firstAttempt = new Promise((resolve) => {
       this.settleFirst = resolve;
     });
-    this.auth = createUpstreamAuth(config, { log });
+    this.auth = createUpstreamAuth(config, { log, grants });
     this.sdk = new SdkCalls({
       name: config.name,
       timeoutMs: config.timeoutMs,
@@ -298,6 +304,7 @@ export class Upstream {
       );
     }
     const perClient = FORWARDED.has(method) || (opts.session !== undefined && SESSION_STATE.has(method));
+    if (this.auth?.perCaller) return this.forCaller(client, method, params, opts, perClient);
     if (this.lean && perClient) return this.lean.call(client, method, params ?? {}, opts);
     if (this.children && opts.session && perClient) {
       const child = await this.children.clientFor(opts.session).catch(() => {
@@ -312,6 +319,46 @@ export class Upstream {
       return this.sdk.call(child, method, params ?? {}, opts);
     }
     return this.sdk.call(client, method, params ?? {}, opts);
+  }
+
+  /**
+   * Whether calls reach this upstream with the caller's own credential (tokenExchange, userOAuth) rather
+   * than the proxy's (audit `upstream_identity`).
+   */
+  get actsForCaller(): boolean {
+    return this.auth?.perCaller !== undefined;
+  }
+
+  /** The per-user OAuth of this upstream, when its auth is userOAuth (consent pages, grants). */
+  get userOAuth(): UserOAuthAuth | undefined {
+    return this.auth instanceof UserOAuthAuth ? this.auth : undefined;
+  }
+
+  /** A per-caller credential exists for `who`, or the reason it does not (consent required, refused). */
+  credentialReady(who: ActingFor): void | Promise<void> {
+    return this.auth?.perCaller?.ready(who);
+  }
+
+  /**
+   * On an upstream that acts for the caller, a caller's request goes only over the lean path, signed
+   * for that caller: never in the proxy's own identity, which is the catalog's. Fails closed otherwise.
+   */
+  private forCaller(
+    client: Client,
+    method: string,
+    params: Record<string, unknown> | undefined,
+    opts: UpstreamRequestOptions,
+    perClient: boolean,
+  ) {
+    const who = opts.actingFor ?? opts.session?.actingFor;
+    if (!this.lean || !perClient || !who)
+      throw authFailed(this.name, `${method} cannot be sent for the caller on this upstream`);
+    return this.lean.call(
+      client,
+      method,
+      params ?? {},
+      who === opts.actingFor ? opts : { ...opts, actingFor: who },
+    );
   }
 
   /** Requests on per-client GET streams find their call on another replica over `bus`. */

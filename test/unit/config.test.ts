@@ -120,6 +120,26 @@ describe('defaults', () => {
 });
 
 describe('problems', () => {
+  const JWT = {
+    kind: 'jwt',
+    issuer: 'https://idp.example.com',
+    audience: 'https://proxy/mcp',
+    jwksUri: 'https://idp.example.com/jwks',
+  };
+  const TOKEN_EXCHANGE = {
+    kind: 'tokenExchange',
+    tokenUrl: 'https://idp.example.com/token',
+    clientId: 'proxy',
+    clientSecret: 's',
+    resource: 'https://tickets.example.com/mcp',
+  };
+  const USER_OAUTH = {
+    kind: 'userOAuth',
+    issuer: 'https://idp.example.com',
+    clientId: 'proxy',
+    clientSecret: 's',
+    redirectUrl: 'https://proxy.example.com/oauth/callback',
+  };
   const cases: [string, unknown, ConfigProblem][] = [
     ['missing url', { upstreams: [{ name: 'a' }] }, { path: 'upstreams[0].url', message: 'required' }],
     [
@@ -178,7 +198,71 @@ describe('problems', () => {
     [
       'an unknown auth kind',
       { upstreams: [http('a', { auth: { kind: 'basic' } })] },
-      { path: 'upstreams[0].auth.kind', message: 'must be one of: none, headers, sigv4, oauth2' },
+      {
+        path: 'upstreams[0].auth.kind',
+        message: 'must be one of: none, headers, sigv4, oauth2, tokenExchange, userOAuth',
+      },
+    ],
+    [
+      'tokenExchange without catalogAuth',
+      { inbound: { auth: JWT }, upstreams: [http('a', { auth: TOKEN_EXCHANGE })] },
+      {
+        path: 'upstreams[0].catalogAuth',
+        message: 'required with auth kind tokenExchange: the proxy lists the catalog as itself',
+      },
+    ],
+    [
+      'userOAuth without inbound jwt',
+      { upstreams: [http('a', { auth: USER_OAUTH, catalogAuth: { kind: 'none' } })] },
+      {
+        path: 'upstreams[0].auth.kind',
+        message: 'userOAuth needs inbound.auth kind jwt (the caller is its sub)',
+      },
+    ],
+    [
+      'tokenExchange on an SSE upstream',
+      {
+        inbound: { auth: JWT },
+        upstreams: [http('a', { transport: 'sse', auth: TOKEN_EXCHANGE, catalogAuth: { kind: 'none' } })],
+      },
+      {
+        path: 'upstreams[0].auth.kind',
+        message: 'tokenExchange needs transport streamable-http (each call carries its own token)',
+      },
+    ],
+    [
+      'tokenExchange without an audience or resource',
+      {
+        inbound: { auth: JWT },
+        upstreams: [
+          http('a', { auth: { ...TOKEN_EXCHANGE, resource: undefined }, catalogAuth: { kind: 'none' } }),
+        ],
+      },
+      {
+        path: 'upstreams[0].auth',
+        message: 'audience or resource required: the token must be issued for this upstream',
+      },
+    ],
+    [
+      'userOAuth with a redirectUrl elsewhere',
+      {
+        inbound: { auth: JWT },
+        upstreams: [
+          http('a', {
+            auth: { ...USER_OAUTH, redirectUrl: 'https://proxy.example.com/callback' },
+            catalogAuth: { kind: 'none' },
+          }),
+        ],
+      },
+      {
+        path: 'upstreams[0].auth.redirectUrl',
+        message: 'must end in /oauth/callback (the proxy serves it there)',
+      },
+    ],
+    [
+      'catalogAuth beside a service kind',
+      { upstreams: [http('a', { catalogAuth: { kind: 'none' } })] },
+      { path: 'upstreams[0].catalogAuth', message: 'only with auth kind tokenExchange or userOAuth' },
     ],
     [
       'isolation on an http upstream',
@@ -367,7 +451,10 @@ describe('reference', () => {
   it('documents every field with its default', () => {
     const table = renderConfigReference();
     expect(table).toContain('| `listen.port` | integer | `8000` |');
-    expect(table).toContain('| `upstreams[].auth.kind` | none \\| headers \\| sigv4 \\| oauth2 | `none` |');
+    expect(table).toContain(
+      '| `upstreams[].auth.kind` | none \\| headers \\| sigv4 \\| oauth2 \\| tokenExchange \\| userOAuth | `none` |',
+    );
+    expect(table).toContain('`upstreams[].catalogAuth.kind`');
     expect(table).toContain('`upstreams[].auth.region`');
     expect(table).toContain('| `pii.mode` | off \\| tokenize \\| redact \\| block | `off` |');
   });

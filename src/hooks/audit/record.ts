@@ -11,6 +11,7 @@ export const DECISIONS = [
   'hop_limit',
   'hook_rejected',
   'hook_failed',
+  'consent_required',
   'unknown_tool',
   'upstream_error',
 ] as const;
@@ -85,7 +86,7 @@ export function auditRecord(rec: CallRecord, endedAt: number, opts: RecordOption
     trace_id: traceIdOf(ctx.traceparent),
     hops: ctx.hops,
     config_version: ctx.judgedBy?.version ?? opts.configVersion,
-    upstream_identity: 'service',
+    upstream_identity: ctx.upstreamIdentity ?? 'service',
     ...(ctx.hook !== undefined && { hook: ctx.hook }),
     ...((ctx.judgedBy?.cedar ?? opts.cedar) && { policy_ids: ctx.policyIds ? [...ctx.policyIds] : [] }),
   };

@@ -4,6 +4,7 @@ import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { InboundAuthConfig } from '../../config/schema.ts';
 import type { Caller } from '../../hooks/pipeline.ts';
+import { rememberCallerToken } from './caller-tokens.ts';
 import { bearerToken } from './credentials.ts';
 import type { Authenticator, AuthOutcome } from './types.ts';
 
@@ -64,6 +65,7 @@ export function jwtAuth(config: JwtAuthConfig): Authenticator {
       kind: 'jwt',
       claims: Object.freeze({ ...payload }),
     };
+    rememberCallerToken(caller, token, payload.exp);
     const untilExp = (payload.exp ?? 0) * 1000 - Date.now();
     if (untilExp > 0) verified.set(key, caller, { ttl: Math.min(VERIFIED_TTL_MS, untilExp) });
     return { ok: true, caller };

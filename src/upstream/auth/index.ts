@@ -1,14 +1,32 @@
-import type { UpstreamConfig } from '../../config/schema.ts';
+import { createHash } from 'node:crypto';
+import type { ServiceAuthConfig, UpstreamConfig } from '../../config/schema.ts';
 import type { Logger } from '../../log.ts';
+import type { GrantStore } from '../../store/grant-store.ts';
 import type { FetchMiddleware } from '../fetch-middleware.ts';
 import { OAuth2Auth } from './oauth2.ts';
 import { SigV4Auth } from './sigv4.ts';
+import { TokenExchangeAuth } from './token-exchange.ts';
 import type { OutgoingRequest, UpstreamAuth } from './types.ts';
+import { UserOAuthAuth } from './user-oauth.ts';
 
-export type { OutgoingRequest, UpstreamAuth } from './types.ts';
+export type { ActingFor, OutgoingRequest, PerCallerAuth, UpstreamAuth } from './types.ts';
 
 export interface AuthOptions {
   log?: Logger;
+  /** Where userOAuth keeps its users' grants (the app's; absent in `mcp-fed stdio`). */
+  grants?: GrantStore;
+}
+
+/**
+ * What a per-caller credential is bound to: the upstream's url, authorization server, client and
+ * audience. Caches and grants are keyed with it, so a reload that points the name elsewhere never
+ * reuses a token issued for the old target.
+ */
+export function credentialBinding(upstream: UpstreamConfig): string {
+  const auth = upstream.auth as Record<string, unknown>;
+  const url = upstream.transport === 'stdio' ? '' : upstream.url;
+  const parts = [url, auth.kind, auth.tokenUrl, auth.issuer, auth.clientId, auth.audience, auth.resource];
+  return createHash('sha256').update(JSON.stringify(parts)).digest('base64url').slice(0, 22);
 }
 
 /**
@@ -21,6 +39,36 @@ export function createUpstreamAuth(
   options: AuthOptions = {},
 ): UpstreamAuth | undefined {
   const auth = upstream.auth;
+  if (auth.kind === 'tokenExchange') {
+    const catalog =
+      upstream.catalogAuth && createUpstreamAuth({ ...upstream, auth: upstream.catalogAuth }, options);
+    return new TokenExchangeAuth(upstream.name, auth, credentialBinding(upstream), catalog, {
+      timeoutMs: Math.min(upstream.timeoutMs, 10_000),
+      onBackgroundError: (err) =>
+        options.log?.warn({ upstream: upstream.name, err: (err as Error)?.message }, 'token exchange failed'),
+      onInsecure: (message) => options.log?.warn({ upstream: upstream.name }, message),
+    });
+  }
+  if (auth.kind === 'userOAuth') {
+    if (!options.grants)
+      throw new Error(
+        `upstream "${upstream.name}": userOAuth needs the proxy's HTTP server for its consent callback (not in mcp-fed stdio)`,
+      );
+    const catalog =
+      upstream.catalogAuth && createUpstreamAuth({ ...upstream, auth: upstream.catalogAuth }, options);
+    return new UserOAuthAuth(upstream.name, auth, credentialBinding(upstream), options.grants, catalog, {
+      timeoutMs: Math.min(upstream.timeoutMs, 10_000),
+      onInsecure: (message) => options.log?.warn({ upstream: upstream.name }, message),
+    });
+  }
+  return serviceAuth(upstream, auth, options);
+}
+
+function serviceAuth(
+  upstream: UpstreamConfig,
+  auth: ServiceAuthConfig,
+  options: AuthOptions,
+): UpstreamAuth | undefined {
   const log = options.log;
   const onBackgroundError = (err: unknown) =>
     log?.warn(

@@ -1,8 +1,8 @@
-import { decodeJwt } from 'jose';
-import * as oidc from 'openid-client';
+import type * as oidc from 'openid-client';
+import { clientCredentialsGrant } from 'openid-client';
 import type { OAuth2AuthConfig } from '../../config/schema.ts';
-import { ProxyError } from '../../errors.ts';
-import { authFailed, describeFetchFailure } from './errors.ts';
+import { authFailed } from './errors.ts';
+import { AuthorizationServer, lifetimeMs, tokenFailure } from './oauth-server.ts';
 import type { OutgoingRequest, UpstreamAuth } from './types.ts';
 
 interface Token {
@@ -22,11 +22,8 @@ export interface OAuth2Options {
   onInsecure?: (message: string) => void;
 }
 
-const REFRESH_AHEAD_MAX_MS = 60_000;
-const REFRESH_AHEAD_FRACTION = 0.1;
-/** When neither `expires_in` nor a JWT `exp` tells the lifetime. */
-const DEFAULT_LIFETIME_MS = 300_000;
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+export const REFRESH_AHEAD_MAX_MS = 60_000;
+export const REFRESH_AHEAD_FRACTION = 0.1;
 /** After a failed token request, calls fail fast with the same error for this long instead of queueing. */
 const FAILURE_HOLD_MS = 1_000;
 
@@ -45,19 +42,17 @@ export class OAuth2Auth implements UpstreamAuth {
   private token?: Token;
   private inflight?: Promise<Token>;
   private failure?: { error: Error; until: number };
-  private configuration?: Promise<oidc.Configuration>;
+  private readonly server: AuthorizationServer;
   private readonly now: () => number;
-  private readonly timeoutSeconds: number;
   private readonly params: Record<string, string>;
-  private warnedInsecure = false;
 
   constructor(
     private readonly upstream: string,
-    private readonly config: OAuth2AuthConfig,
+    config: OAuth2AuthConfig,
     private readonly options: OAuth2Options = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.timeoutSeconds = Math.max(1, Math.ceil((options.timeoutMs ?? 10_000) / 1000));
+    this.server = new AuthorizationServer(upstream, config, options);
     const params: Record<string, string> = {};
     if (config.scope) params.scope = config.scope;
     if (config.audience) params.audience = config.audience;
@@ -109,14 +104,11 @@ export class OAuth2Auth implements UpstreamAuth {
   }
 
   private async requestToken(): Promise<Token> {
-    const configuration = await this.getConfiguration().catch((err: unknown) => {
-      if (err instanceof ProxyError) throw err;
-      throw authFailed(this.upstream, 'the authorization server settings could not be used');
-    });
+    const configuration = await this.server.get();
     const started = this.now();
-    let response: Awaited<ReturnType<typeof oidc.clientCredentialsGrant>>;
+    let response: oidc.TokenEndpointResponse;
     try {
-      response = await oidc.clientCredentialsGrant(configuration, this.params);
+      response = await clientCredentialsGrant(configuration, this.params);
     } catch (err) {
       throw authFailed(this.upstream, `no access token from the authorization server: ${tokenFailure(err)}`);
     }
@@ -138,90 +130,4 @@ export class OAuth2Auth implements UpstreamAuth {
     this.token = token;
     return token;
   }
-
-  private getConfiguration(): Promise<oidc.Configuration> {
-    this.configuration ??= this.createConfiguration().catch((err: unknown) => {
-      this.configuration = undefined; // a failed discovery is tried again by the next call
-      throw err;
-    });
-    return this.configuration;
-  }
-
-  private async createConfiguration(): Promise<oidc.Configuration> {
-    const { clientId, clientSecret, authMethod, tokenUrl, issuer } = this.config;
-    const clientAuth =
-      authMethod === 'client_secret_post'
-        ? oidc.ClientSecretPost(clientSecret)
-        : oidc.ClientSecretBasic(clientSecret);
-    const where = new URL((tokenUrl ?? issuer)!);
-    const insecure = where.protocol === 'http:';
-    if (insecure && !LOOPBACK.test(where.hostname) && !this.warnedInsecure) {
-      this.warnedInsecure = true;
-      this.options.onInsecure?.(
-        `upstream "${this.upstream}": the client secret is sent to ${where.origin} without TLS`,
-      );
-    }
-    let configuration: oidc.Configuration;
-    if (tokenUrl) {
-      configuration = new oidc.Configuration(
-        { issuer: where.origin, token_endpoint: tokenUrl },
-        clientId,
-        undefined,
-        clientAuth,
-      );
-      if (insecure) oidc.allowInsecureRequests(configuration);
-    } else {
-      configuration = await this.discover(where, clientAuth, insecure);
-    }
-    configuration.timeout = this.timeoutSeconds;
-    return configuration;
-  }
-
-  /** OpenID Connect discovery first (Cognito), RFC 8414 authorization server metadata second. */
-  private async discover(issuer: URL, clientAuth: oidc.ClientAuth, insecure: boolean) {
-    const options = {
-      timeout: this.timeoutSeconds,
-      ...(insecure && { execute: [oidc.allowInsecureRequests] }),
-    };
-    try {
-      return await oidc.discovery(issuer, this.config.clientId, undefined, clientAuth, options);
-    } catch (first) {
-      try {
-        return await oidc.discovery(issuer, this.config.clientId, undefined, clientAuth, {
-          ...options,
-          algorithm: 'oauth2',
-        });
-      } catch {
-        throw authFailed(this.upstream, `discovery on the issuer failed: ${tokenFailure(first)}`);
-      }
-    }
-  }
-}
-
-function lifetimeMs(accessToken: string, expiresIn: number | undefined, issuedAt: number): number {
-  if (expiresIn !== undefined && expiresIn > 0) return expiresIn * 1000;
-  try {
-    const exp = decodeJwt(accessToken).exp;
-    if (typeof exp === 'number') return Math.max(0, exp * 1000 - issuedAt);
-  } catch {
-    // An opaque token: fall through to the default.
-  }
-  return DEFAULT_LIFETIME_MS;
-}
-
-/**
- * Why a token or discovery request failed, without anything the server echoed back: only the OAuth
- * error code and HTTP status, or the connection error.
- */
-function tokenFailure(err: unknown): string {
-  if (err instanceof oidc.ResponseBodyError) {
-    const code = /^[\w.-]{1,64}$/.test(err.error) ? err.error : 'error';
-    return `${code} (HTTP ${err.status})`;
-  }
-  const status = (err as { cause?: { status?: unknown } })?.cause?.status;
-  if (typeof status === 'number') return `HTTP ${status}`;
-  const reach = describeFetchFailure(err);
-  if (reach !== 'failed') return `the server is ${reach}`;
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'unexpected response';
 }

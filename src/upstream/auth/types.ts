@@ -6,6 +6,21 @@ export interface OutgoingRequest {
   headers: Record<string, string>;
   /** The exact body that will be written ('' when there is none). */
   body: string;
+  /** The caller this request is sent for; absent: the proxy's own (listing, its own session). */
+  actingFor?: ActingFor;
+}
+
+/**
+ * The downstream caller a request goes upstream for, as the per-caller adapters (tokenExchange,
+ * userOAuth) need it. One object per authenticated caller credential, so caches can key on it.
+ */
+export interface ActingFor {
+  /** The caller's id (its JWT's `sub`). */
+  readonly callerId: string;
+  /** The caller's own bearer token: tokenExchange's subject token, never sent upstream itself. */
+  readonly token?: string;
+  /** When that token expires (ms since the epoch). */
+  readonly expiresAt?: number;
 }
 
 /**
@@ -23,5 +38,19 @@ export interface UpstreamAuth {
    * token) and says whether the request should be sent again, once, with fresh credentials.
    */
   onUnauthorized?(req: OutgoingRequest): boolean;
+  /**
+   * Set on the adapters that act for the caller: a call is signed with that caller's credential, a
+   * request without `actingFor` (listing, the proxy's own session) with the upstream's `catalogAuth`.
+   */
+  readonly perCaller?: PerCallerAuth;
   close?(): void;
+}
+
+/** What a per-caller adapter offers beyond signing. */
+export interface PerCallerAuth {
+  /**
+   * Before a call goes upstream: resolves once `who` has a credential for this upstream, else rejects
+   * (UPSTREAM_AUTH_FAILED, or UPSTREAM_CONSENT_REQUIRED for a user who has not consented yet).
+   */
+  ready(who: ActingFor): void | Promise<void>;
 }

@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import { ProxyError } from '../../errors.ts';
+import type { ActingFor } from '../auth/types.ts';
 import { SseReader } from './sse-reader.ts';
 import {
   abortError,
@@ -14,6 +15,8 @@ import {
 export interface ExchangeOptions {
   signal?: AbortSignal;
   timeoutMs: number;
+  /** The caller the request is sent for (per-caller auth signs it, and its resumption, with that caller's token). */
+  actingFor?: ActingFor;
   /** Notifications (progress, logging) the upstream sends on this request's stream. */
   onNotification?: (message: WireMessage) => void;
   /**
@@ -40,7 +43,11 @@ export interface ExchangeLink {
     onResponse: (res: http.IncomingMessage) => void,
   ): http.ClientRequest;
   /** The headers of a resumption GET, signed by the auth adapter. */
-  resumeHeaders(callHeaders: Record<string, string>, lastEventId: string): Promise<Record<string, string>>;
+  resumeHeaders(
+    callHeaders: Record<string, string>,
+    lastEventId: string,
+    actingFor: ActingFor | undefined,
+  ): Promise<Record<string, string>>;
   /** A response stream was resumed (counted in mcp_fed_upstream_resumes_total). */
   resumed(): void;
 }
@@ -235,7 +242,7 @@ export class Exchange {
       return;
     }
     this.resumeTimer = setTimeout(() => {
-      this.link.resumeHeaders(headers, this.lastEventId).then(
+      this.link.resumeHeaders(headers, this.lastEventId, this.opts.actingFor).then(
         (h) => this.resumeWith(h, headers),
         (err: Error) => this.finish(err),
       );

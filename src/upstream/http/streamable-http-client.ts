@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { OutgoingRequest, UpstreamAuth } from '../auth/types.ts';
+import type { ActingFor, OutgoingRequest, UpstreamAuth } from '../auth/types.ts';
 import { Exchange, type ExchangeLink, type ExchangeOptions } from './exchange.ts';
 import { StandaloneStream, type StandaloneStreamHandlers } from './standalone-stream.ts';
 import { UpstreamHttpError, type WireMessage } from './wire.ts';
@@ -57,7 +57,7 @@ export class StreamableHttpClient {
         req.end(body || undefined);
         return req;
       },
-      resumeHeaders: (call, lastEventId) => this.streamHeaders(call, lastEventId),
+      resumeHeaders: (call, lastEventId, actingFor) => this.streamHeaders(call, lastEventId, actingFor),
       resumed: () => this.onResume(),
     };
   }
@@ -83,7 +83,8 @@ export class StreamableHttpClient {
     };
     const auth = this.auth;
     if (!auth) return this.exchange(message, body, base, opts);
-    const req: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body };
+    const actingFor = opts.actingFor;
+    const req: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body, actingFor };
     const pending = auth.sign(req);
     if (pending) await pending;
     try {
@@ -91,29 +92,44 @@ export class StreamableHttpClient {
     } catch (err) {
       if (!(err instanceof UpstreamHttpError && err.status === 401) || !auth.onUnauthorized?.(req)) throw err;
       if (opts.signal?.aborted) throw err;
-      const retry: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body };
+      const retry: OutgoingRequest = { method: 'POST', url: this.url, headers: { ...base }, body, actingFor };
       await auth.sign(retry);
       return this.exchange(message, body, retry.headers, opts);
     }
   }
 
   /** POSTs a notification, or a response to the upstream's request; resolves once it is accepted (2xx). */
-  async notify(message: WireMessage, headers: Record<string, string>, timeoutMs: number): Promise<void> {
-    await this.request(message, headers, { timeoutMs, acceptOnly: true });
+  async notify(
+    message: WireMessage,
+    headers: Record<string, string>,
+    timeoutMs: number,
+    actingFor?: ActingFor,
+  ): Promise<void> {
+    await this.request(message, headers, { timeoutMs, acceptOnly: true, actingFor });
   }
 
   /**
    * Opens and keeps the standalone `GET` stream of the session `headers` name (see StandaloneStream):
    * what arrives there (server requests, notifications) goes to `handlers`.
    */
-  openStream(headers: Record<string, string>, handlers: StandaloneStreamHandlers): StandaloneStream {
+  openStream(
+    headers: Record<string, string>,
+    handlers: StandaloneStreamHandlers,
+    actingFor?: () => ActingFor | undefined,
+  ): StandaloneStream {
     const stream = new StandaloneStream(
       {
         upstream: this.upstream,
-        headers: (lastEventId) => this.streamHeaders(headers, lastEventId),
+        headers: (lastEventId) => this.streamHeaders(headers, lastEventId, actingFor?.()),
         start: (h, onResponse) => this.link.start('GET', h, '', false, onResponse),
         unauthorized: (h) =>
-          this.auth?.onUnauthorized?.({ method: 'GET', url: this.url, headers: h, body: '' }) ?? false,
+          this.auth?.onUnauthorized?.({
+            method: 'GET',
+            url: this.url,
+            headers: h,
+            body: '',
+            actingFor: actingFor?.(),
+          }) ?? false,
       },
       handlers,
     );
@@ -126,12 +142,13 @@ export class StreamableHttpClient {
    * whatever the status (405: the server does not let clients end sessions), rejects only when the
    * request could not be made.
    */
-  async endSession(headers: Record<string, string>, timeoutMs: number): Promise<void> {
+  async endSession(headers: Record<string, string>, timeoutMs: number, actingFor?: ActingFor): Promise<void> {
     const req: OutgoingRequest = {
       method: 'DELETE',
       url: this.url,
       headers: { ...this.extraHeaders, ...headers },
       body: '',
+      actingFor,
     };
     const pending = this.auth?.sign(req);
     if (pending) await pending;
@@ -169,6 +186,7 @@ export class StreamableHttpClient {
   private async streamHeaders(
     call: Record<string, string>,
     lastEventId: string,
+    actingFor: ActingFor | undefined,
   ): Promise<Record<string, string>> {
     const headers: Record<string, string> = { ...this.extraHeaders, accept: 'text/event-stream' };
     for (const name of STREAM_HEADERS) {
@@ -176,7 +194,7 @@ export class StreamableHttpClient {
       if (value) headers[name] = value;
     }
     if (lastEventId) headers['last-event-id'] = lastEventId;
-    const req: OutgoingRequest = { method: 'GET', url: this.url, headers, body: '' };
+    const req: OutgoingRequest = { method: 'GET', url: this.url, headers, body: '', actingFor };
     const pending = this.auth?.sign(req);
     if (pending) await pending;
     return req.headers;
