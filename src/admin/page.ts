@@ -42,7 +42,7 @@ export const ADMIN_PAGE = `<!doctype html>
 
 <h2>Upstreams</h2>
 <div class="scroll"><table id="upstreams">
-  <thead><tr><th>name</th><th>state</th><th>era</th><th>transport</th><th>sessions</th><th>calls (5 min)</th>
+  <thead><tr><th>name</th><th>state</th><th>era</th><th>transport</th><th>sessions</th><th>identity</th><th>calls (5 min)</th>
   <th>p50 / p99 ms</th><th>errors</th><th>reconnects</th><th>resumes</th><th>last error</th></tr></thead>
   <tbody></tbody>
 </table></div>
@@ -97,7 +97,7 @@ function render(s) {
   $("uptime").textContent = "up " + s.uptimeSeconds + " s";
   rows("upstreams", s.upstreams, (u) => [
     cell(u.name), cell(u.state, "state " + u.state), cell(u.era), cell(u.transport), cell(u.sessionMode),
-    cell(u.calls), cell(u.p50Ms === null ? null : u.p50Ms + " / " + u.p99Ms),
+    cell(u.identity + (u.grants === null ? "" : " (" + u.grants + " grants)")), cell(u.calls), cell(u.p50Ms === null ? null : u.p50Ms + " / " + u.p99Ms),
     cell(Math.round(u.errorRate * 1000) / 10 + "%"), cell(u.reconnects), cell(u.resumes), cell(u.lastError, "", true),
   ]);
   const chips = document.createDocumentFragment();

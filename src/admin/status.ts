@@ -35,6 +35,10 @@ export interface UpstreamStatus extends UpstreamWindow {
   lastError: string | null;
   reconnects: number;
   resumes: number;
+  /** Whose credential calls carry: the proxy's own, or the caller's (tokenExchange, userOAuth). */
+  identity: 'service' | 'caller';
+  /** userOAuth: how many users granted access (a count, never a token); null for other kinds. */
+  grants: number | null;
 }
 
 export interface CatalogEntry {
@@ -67,12 +71,15 @@ export async function adminStatus(src: StatusSources): Promise<AdminStatus> {
     (await src.metrics.upstreamResumes.get()).values.map((v) => [String(v.labels.upstream), v.value]),
   );
   const fed = src.federation;
+  const grants = await Promise.all(
+    fed.upstreams.map((u) => u.userOAuth?.grantCount().catch(() => null) ?? Promise.resolve(null)),
+  );
   return {
     generatedAt: new Date().toISOString(),
     uptimeSeconds: Math.round((Date.now() - src.startedAt) / 1000),
     configVersion: src.configVersion(),
     lastReload: src.lastReload() ?? null,
-    upstreams: fed.upstreams.map((u) => ({
+    upstreams: fed.upstreams.map((u, i) => ({
       name: u.name,
       state: u.state,
       era: u.era ?? null,
@@ -85,6 +92,8 @@ export async function adminStatus(src: StatusSources): Promise<AdminStatus> {
       lastError: u.lastError ?? null,
       reconnects: Math.max(0, u.readyCount - 1),
       resumes: resumes.get(u.name) ?? 0,
+      identity: u.actsForCaller ? 'caller' : 'service',
+      grants: grants[i] ?? null,
       ...src.stats.upstream(u.name),
     })),
     catalog: {

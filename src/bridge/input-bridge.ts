@@ -4,6 +4,7 @@ import { actingFor } from '../inbound/auth/caller-tokens.ts';
 import type { CallIO } from '../router/types.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { Upstream, UpstreamRequestOptions } from '../upstream/upstream.ts';
+import { CONSENT_PREFIX, ConsentRounds } from './consent.ts';
 import { type Ask, DownstreamAsks } from './downstream-asks.ts';
 import { INPUT_WAIT_MS } from './limits.ts';
 import { type InputRequests, ParkedCall, ParkedCalls, type Step } from './parked-calls.ts';
@@ -44,6 +45,7 @@ export class InputBridge {
   private readonly parked = new ParkedCalls(INPUT_WAIT_MS);
   private readonly rpc: ReplicaRpc;
   private readonly seal: RequestStateSeal;
+  private readonly consent: ConsentRounds;
 
   constructor(
     /** The pipeline in force (a config reload swaps it). */
@@ -54,6 +56,7 @@ export class InputBridge {
     this.asks = new DownstreamAsks(bus);
     this.rpc = new ReplicaRpc(bus);
     this.seal = new RequestStateSeal(stateKey, INPUT_WAIT_MS / 1000);
+    this.consent = new ConsentRounds(stateKey);
     this.rpc.handle('resume', (p) => this.resumeHere(p as unknown as ResumePayload));
   }
 
@@ -67,6 +70,43 @@ export class InputBridge {
     /** Params signed afresh (caller assertions expire), for the proxy's own retries. */
     fresh?: () => Record<string, unknown>,
   ): Promise<Record<string, unknown>> {
+    // Whose credential the upstream sees, recorded even when the call stops before it (consent, state).
+    if (up.actsForCaller) ctx.upstreamIdentity = 'caller';
+    if (up.userOAuth) return this.withConsent(up, params, call, ctx, io, fresh);
+    return this.forwardNow(up, params, call, ctx, io, fresh);
+  }
+
+  /** A per-user OAuth upstream: a caller without a grant is asked to consent, in its era (consent.ts). */
+  private async withConsent(
+    up: Upstream,
+    params: Record<string, unknown>,
+    call: McpCall,
+    ctx: CallContext,
+    io: CallIO,
+    fresh?: () => Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
+    const state = params.requestState;
+    const sent =
+      typeof state === 'string' && state.startsWith(CONSENT_PREFIX)
+        ? await this.consent.resumed(up, params, call, ctx, io)
+        : params;
+    try {
+      return await this.forwardNow(up, sent, call, ctx, io, fresh);
+    } catch (err) {
+      if (err instanceof ProxyError && err.code === 'UPSTREAM_CONSENT_REQUIRED')
+        return this.consent.answer(err, up, call, ctx, io);
+      throw err;
+    }
+  }
+
+  private forwardNow(
+    up: Upstream,
+    params: Record<string, unknown>,
+    call: McpCall,
+    ctx: CallContext,
+    io: CallIO,
+    fresh?: () => Record<string, unknown>,
+  ): Promise<Record<string, unknown>> {
     const state = params.requestState;
     if (typeof state === 'string' && state.startsWith(STATE_PREFIX))
       return this.resume(up, state, params.inputResponses, call, ctx, io);
@@ -78,10 +118,7 @@ export class InputBridge {
       hop: ctx,
     };
     // The caller's own credential (tokenExchange, userOAuth): the upstream sees the user, not the proxy.
-    if (up.actsForCaller) {
-      opts.actingFor = actingFor(ctx.caller);
-      ctx.upstreamIdentity = 'caller';
-    }
+    if (up.actsForCaller) opts.actingFor = actingFor(ctx.caller);
     // Where each client has upstream state of its own, `io.session` names whose: the downstream
     // session's binding, or the one Federation.call gives a 2026-07-28 caller (router/caller-bindings.ts).
     if (up.perClientSessions) opts.session = io.session;

@@ -23,25 +23,33 @@ export interface ParkedState {
  * so it is attacker-controlled on the way back (spec: protect it and bind it to the caller). The key
  * is `secrets.requestStateKey` (shared by every replica), or random per process without it.
  */
-export class RequestStateSeal {
+export class RequestStateSeal<T extends object = ParkedState> {
   private readonly codec;
 
-  constructor(secret: string | undefined, ttlSeconds: number) {
+  constructor(
+    secret: string | undefined,
+    ttlSeconds: number,
+    /** What the wire form starts with; another kind of state gets another prefix and its own key. */
+    private readonly prefix = STATE_PREFIX,
+  ) {
     // The codec wants at least 32 bytes: any configured secret is stretched to exactly that.
     const key = secret
-      ? createHash('sha256').update('mcp-fed request state\0').update(secret).digest()
+      ? createHash('sha256')
+          .update(`mcp-fed request state\0${prefix === STATE_PREFIX ? '' : prefix}`)
+          .update(secret)
+          .digest()
       : randomBytes(32);
-    this.codec = createRequestStateCodec<ParkedState>({ key, ttlSeconds });
+    this.codec = createRequestStateCodec<T>({ key, ttlSeconds });
   }
 
-  async mint(state: ParkedState): Promise<string> {
-    return STATE_PREFIX + (await this.codec.mint(state));
+  async mint(state: T): Promise<string> {
+    return this.prefix + (await this.codec.mint(state));
   }
 
   /** The state, or INPUT_REQUEST_EXPIRED (too old) / INVALID_REQUEST (not one this proxy minted). */
-  async open(wire: string): Promise<ParkedState> {
+  async open(wire: string): Promise<T> {
     try {
-      return await this.codec.verify(wire.slice(STATE_PREFIX.length), {} as ServerContext);
+      return await this.codec.verify(wire.slice(this.prefix.length), {} as ServerContext);
     } catch (err) {
       if ((err as Error).message === 'expired')
         throw new ProxyError(

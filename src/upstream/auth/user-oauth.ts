@@ -87,6 +87,11 @@ export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
     return (await this.read(this.keyOf(caller))) !== undefined;
   }
 
+  /** How many users granted access here (for /admin). */
+  grantCount(): Promise<number> {
+    return this.grants.count(this.upstream);
+  }
+
   /** The caller withdraws consent (`DELETE /oauth/grants/{upstream}`). */
   withdraw(caller: string): Promise<boolean> {
     this.links.delete(caller);
