@@ -134,9 +134,11 @@ export class MemoryGrantStore implements GrantStore {
   }
 
   async takeOnce(id: string): Promise<string | undefined> {
-    const value = await this.peekOnce(id);
+    // Read and deleted in one synchronous step, as GETDEL is: no second taker gets in between.
+    const entry = this.once.get(id);
     this.once.delete(id);
-    return value;
+    if (!entry || entry.until <= Date.now()) return undefined;
+    return this.sealing.openOnce(id, entry.blob);
   }
 
   async close(): Promise<void> {

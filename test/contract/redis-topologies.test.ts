@@ -9,6 +9,7 @@ import type { RedisStoreConfig } from '../../src/config/schema.ts';
 import { silentLogger } from '../../src/log.ts';
 import { LeasedWindowStore } from '../../src/store/leased-window-store.ts';
 import { createRedisClient, type RedisClient } from '../../src/store/redis-client.ts';
+import { RedisGrantStore } from '../../src/store/redis-grant-store.ts';
 import { redisReady } from '../../src/store/redis-ready.ts';
 import { RedisSessionStore } from '../../src/store/redis-session-store.ts';
 import { RedisVault } from '../../src/store/redis-vault.ts';
@@ -22,6 +23,7 @@ import {
   type TestCluster,
   type TestSentinel,
 } from '../helpers/redis-topologies.ts';
+import { grantStoreContract } from './grant-store.contract.ts';
 import { replicaBusContract } from './replica-bus.contract.ts';
 import { sessionStoreContract } from './session-store.contract.ts';
 import { streamLeasesContract } from './stream-leases.contract.ts';
@@ -69,6 +71,24 @@ async function dump(c: RedisClient, under: string): Promise<string> {
   return lines.join('\n');
 }
 
+/** Like dump, for hashes too (a grant store keeps one hash per upstream). */
+async function dumpAll(c: RedisClient, under: string): Promise<string> {
+  const nodes = 'nodes' in c ? c.nodes('master') : [c];
+  const lines: string[] = [];
+  for (const node of nodes) {
+    for (const key of await node.keys(`${under}*`)) {
+      const value =
+        (await node.type(key)) === 'hash'
+          ? Object.entries(await node.hgetallBuffer(key))
+              .map(([f, v]) => `${f}=${v.toString('latin1')}`)
+              .join(' ')
+          : ((await node.getBuffer(key))?.toString('latin1') ?? '');
+      lines.push(`${key} ${value}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 for (const [name, storeOf] of Object.entries(topologies)) {
   sessionStoreContract(`redis ${name}`, async () => {
     const store = await storeOf();
@@ -103,6 +123,21 @@ for (const [name, storeOf] of Object.entries(topologies)) {
     `redis ${name}, leased`,
     async () => new LeasedWindowStore(new RedisWindowStore(await client(await storeOf()))),
   );
+
+  grantStoreContract(`redis ${name}`, async () => {
+    const store = await storeOf();
+    const raw = await client(store);
+    const keyPrefix = `${prefix}grants-${name}:`;
+    const open = async (secret: string) =>
+      new RedisGrantStore(await client(store), new VaultCrypto(secret), keyPrefix);
+    return {
+      a: await open(CONTRACT_SECRET),
+      b: await open(CONTRACT_SECRET),
+      otherKey: () => open(`${CONTRACT_SECRET}-other`),
+      dump: () => dumpAll(raw, keyPrefix),
+      close: async () => {},
+    };
+  });
 
   vaultContract(`redis ${name}`, async () => {
     const store = await storeOf();
