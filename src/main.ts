@@ -94,6 +94,16 @@ async function main(argv: string[]): Promise<number> {
   }
 
   if (command === 'stdio') {
+    // stdio has no caller token to act with and no HTTP server for a consent callback (DESIGN.md).
+    const perCaller = config.upstreams.flatMap((u, i) =>
+      u.auth.kind === 'tokenExchange' || u.auth.kind === 'userOAuth'
+        ? [{ path: `upstreams[${i}].auth.kind`, message: `${u.auth.kind} needs mcp-fed serve (not stdio)` }]
+        : [],
+    );
+    if (perCaller.length > 0) {
+      process.stderr.write(`${new ConfigError(perCaller).message}\n`);
+      return 1;
+    }
     const { serveStdio } = await import('./inbound/stdio-server.ts');
     const handle = await serveStdio(config, log);
     close = () => handle.close();

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/client';
@@ -212,6 +213,40 @@ describe('tokenExchange: each call reaches the upstream as its caller (RFC 8693)
     const text = JSON.stringify(lines);
     for (const t of Object.values(tokens)) expect(text).not.toContain(t);
     for (const s of modern.seen) expect(text).not.toContain(s.token);
+  });
+
+  it("closes a session's GET stream when the caller's token expires, and reopens it with the next one", async () => {
+    const short = await as.userToken('gina', { expiresInSeconds: 3 });
+    const call = (token: string) =>
+      rawCall(
+        url,
+        'tools/call',
+        { name: 'crm__whoami', arguments: {} },
+        { authorization: `Bearer ${token}` },
+      );
+    const gets = () => legacy.seen.filter((s) => s.method === 'GET' && s.sub === 'gina').length;
+    expect((await call(short)).json?.result).toBeDefined();
+    await eventually(() => expect(gets()).toBe(1));
+    await new Promise((r) => setTimeout(r, 3_500));
+    const renewed = await as.userToken('gina');
+    expect((await call(renewed)).json?.result).toBeDefined();
+    // The same upstream session (one per caller), its stream opened again under the new token's exchange.
+    await eventually(() => expect(gets()).toBe(2));
+    expect(legacy.seen.filter((s) => s.rpcMethod === 'initialize' && s.sub === 'gina')).toHaveLength(1);
+  });
+
+  it('is refused by `mcp-fed stdio` (no caller token there), with the reason', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'mcp-fed-tx-stdio-')), 'config.json');
+    const { store: _store, audit: _audit, ...rest } = config();
+    writeFileSync(file, JSON.stringify(rest));
+    const run = spawnSync(process.execPath, ['bin/mcp-fed.js', 'stdio', '--config', file], {
+      encoding: 'utf8',
+      input: '',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('upstreams[0].auth.kind: tokenExchange needs mcp-fed serve (not stdio)');
+    expect(run.stderr).not.toContain('proxy-secret');
   });
 
   it('on a second replica, a caller still reaches the upstream as itself (sessions from the first)', async () => {
