@@ -22,10 +22,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startIssuer } from './jwt-issuer.ts';
+import { startExchangeServer } from './token-exchange-server.ts';
 
-export type AuthKind = 'sigv4' | 'oauth2';
+export type AuthKind = 'sigv4' | 'oauth2' | 'tokenExchange';
 
-export const AUTH_KINDS: AuthKind[] = ['sigv4', 'oauth2'];
+export const AUTH_KINDS: AuthKind[] = ['sigv4', 'oauth2', 'tokenExchange'];
 
 /** Benchmark-only credentials, shared by the proxy (AWS chain, `${ENV}` reference) and the upstreams. */
 export const AUTH_BENCH_ENV: Record<string, string> = {
@@ -56,6 +58,8 @@ export interface AuthRow {
   direct: { url: string; tool: string };
   /** The protected upstream the proxy signs for. */
   protectedUrl: string;
+  /** Sent by the load client to both proxies (tokenExchange: the caller's JWT). */
+  headers?: Record<string, string>;
   /** The tool name through the proxy. */
   proxiedTool: string;
   /** Processes of the row besides the proxy, for CPU accounting if wanted. */
@@ -85,6 +89,7 @@ export async function startAuthRow(kind: AuthKind, spawn: SpawnChild, dir: strin
     );
     let upstream: Record<string, unknown>;
     let protectedUrl: string;
+    if (kind === 'tokenExchange') return await startExchangeRow(run, stop, started, reference.url, dir);
     if (kind === 'sigv4') {
       const up = await run('upstream-sigv4', tsx(PROTECTED, '--auth', 'sigv4', '--port', '0'));
       protectedUrl = up.url;
@@ -110,17 +115,7 @@ export async function startAuthRow(kind: AuthKind, spawn: SpawnChild, dir: strin
       };
     }
     // The two configs differ only in the upstream's url and auth.
-    const write = (file: string, up: Record<string, unknown>) => {
-      const config = {
-        listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
-        upstreams: [{ ...up, transport: 'streamable-http', catalogRefreshSeconds: 0 }],
-        audit: { sink: 'off' },
-        pii: { mode: 'off' },
-      };
-      const path = join(dir, file);
-      writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
-      return path;
-    };
+    const write = (file: string, up: Record<string, unknown>) => writeProxyConfig(dir, file, up);
     const configPath = write(`proxy-auth-${kind}.json`, upstream);
     const { auth: _auth, ...unauthenticated } = upstream;
     const unauthConfigPath = write(`proxy-auth-${kind}-unauth.json`, {
@@ -142,4 +137,90 @@ export async function startAuthRow(kind: AuthKind, spawn: SpawnChild, dir: strin
     await stop();
     throw err;
   }
+}
+
+function writeProxyConfig(
+  dir: string,
+  file: string,
+  up: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): string {
+  const config = {
+    listen: { host: '127.0.0.1', port: 0, path: '/mcp' },
+    upstreams: [{ ...up, transport: 'streamable-http', catalogRefreshSeconds: 0 }],
+    audit: { sink: 'off' },
+    pii: { mode: 'off' },
+    ...extra,
+  };
+  const path = join(dir, file);
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
+
+/**
+ * The tokenExchange row: both proxies take the caller's JWT (inbound jwt, the bench issuer) and call
+ * the same OAuth-protected upstream, one exchanging the caller's token (RFC 8693, bench/token-exchange
+ * -server.ts) and one with its own client-credentials token: `auth_added` is what acting for the
+ * caller costs over a service token once the exchanged token is cached.
+ */
+async function startExchangeRow(
+  run: (name: string, args: string[]) => Promise<{ url: string; pid: number }>,
+  stopProcesses: () => Promise<void>,
+  started: { name: string; pid: number }[],
+  referenceUrl: string,
+  dir: string,
+): Promise<AuthRow> {
+  const issuer = await startIssuer('bench-user');
+  const clientSecret = AUTH_BENCH_ENV.MCP_FED_LAB_CLIENT_SECRET ?? '';
+  const exchange = await startExchangeServer({
+    subjectIssuer: issuer.issuer,
+    subjectJwksUri: issuer.jwksUri,
+    clientId: 'mcp-fed-lab',
+    clientSecret,
+    scope: 'mcp:tools',
+  });
+  const up = await run(
+    'upstream-tokenExchange',
+    tsx(PROTECTED, '--auth', 'oauth', '--port', '0', '--issuer', exchange.url, '--scope', 'mcp:tools'),
+  );
+  const client = { tokenUrl: exchange.tokenUrl, clientId: 'mcp-fed-lab', clientSecret, resource: up.url };
+  const inbound = {
+    inbound: {
+      auth: { kind: 'jwt', issuer: issuer.issuer, audience: issuer.audience, jwksUri: issuer.jwksUri },
+    },
+  };
+  const configPath = writeProxyConfig(
+    dir,
+    'proxy-auth-tokenExchange.json',
+    {
+      name: 'tools',
+      url: up.url,
+      auth: { kind: 'tokenExchange', ...client, scope: 'mcp:tools' },
+      catalogAuth: { kind: 'oauth2', ...client },
+    },
+    inbound,
+  );
+  const serviceConfigPath = writeProxyConfig(
+    dir,
+    'proxy-auth-tokenExchange-service.json',
+    { name: 'tools', url: up.url, auth: { kind: 'oauth2', ...client, scope: 'mcp:tools' } },
+    inbound,
+  );
+  return {
+    kind: 'tokenExchange',
+    name: 'auth tokenExchange',
+    configPath,
+    // The baseline is the proxy's own service token to the same protected upstream.
+    unauthConfigPath: serviceConfigPath,
+    direct: { url: referenceUrl, tool: 'echo' },
+    protectedUrl: up.url,
+    proxiedTool: 'tools__echo',
+    headers: { authorization: `Bearer ${issuer.token}` },
+    pids: Object.fromEntries(started.map((c) => [c.name, c.pid])),
+    async stop() {
+      await stopProcesses();
+      await exchange.close();
+      await issuer.close();
+    },
+  };
 }

@@ -29,6 +29,7 @@ import {
   waitForPort,
   writeFedStdioConfig,
 } from './peer-rows.ts';
+import { measurePerCallerRows } from './per-caller-rows.ts';
 import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
 import {
@@ -127,6 +128,7 @@ async function main(): Promise<number> {
   const microRows = [
     ...(await measureCedarRows(quick ? 5_000 : 20_000)),
     ...(await measureHookRows(quick ? 5_000 : 20_000)),
+    ...(await measurePerCallerRows(quick ? 10_000 : 50_000)),
   ];
 
   const results = {
@@ -395,8 +397,8 @@ async function measureAuthRows(auth: AuthKind): Promise<Row[]> {
     const targets: Record<AuthTarget, Target> = {
       direct: row.direct,
       floor: { url: floor.url, tool: row.direct.tool },
-      proxied: { url: proxy.url, tool },
-      unauth: { url: unauth.url, tool },
+      proxied: { url: proxy.url, tool, headers: row.headers },
+      unauth: { url: unauth.url, tool, headers: row.headers },
     };
     const unusable = (await probe(targets.proxied)) ?? (await probe(targets.unauth));
     if (unusable) return keys.map((k) => skippedRow(k, `auth ${auth}: ${unusable}`));
@@ -406,7 +408,11 @@ async function measureAuthRows(auth: AuthKind): Promise<Row[]> {
     const pids = {
       floor: { hop: floor.pid },
       proxied: { hop: proxy.pid, upstream: upstreamPid(`upstream-${auth}`) },
-      unauth: { hop: unauth.pid, upstream: upstreamPid(`upstream-${auth}-reference`) },
+      // tokenExchange's baseline (a service token) calls the same protected upstream.
+      unauth: {
+        hop: unauth.pid,
+        upstream: upstreamPid(auth === 'tokenExchange' ? `upstream-${auth}` : `upstream-${auth}-reference`),
+      },
     };
     const rows: Row[] = [];
     for (const key of keys) {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { startVerifyingUpstream, type VerifyingUpstream } from '../fixtures/verifying-upstream.ts';
 import { startAuthorizationServer, type TestAuthorizationServer } from '../helpers/authorization-server.ts';
-import { eventually, startProxy } from '../helpers/federation.ts';
+import { eventually, startProxy, testConfig } from '../helpers/federation.ts';
 import { legacyClientWith, modernClientWith, rawCall, readAudit } from '../helpers/governance.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
 
@@ -233,6 +233,30 @@ describe('tokenExchange: each call reaches the upstream as its caller (RFC 8693)
     // The same upstream session (one per caller), its stream opened again under the new token's exchange.
     await eventually(() => expect(gets()).toBe(2));
     expect(legacy.seen.filter((s) => s.rpcMethod === 'initialize' && s.sub === 'gina')).toHaveLength(1);
+  });
+
+  it('a reload that points the upstream at another server exchanges afresh for it', async () => {
+    const other = await startVerifyingUpstream({ issuer: as.issuer, jwksUri: as.jwksUri, mode: 'modern' });
+    as.addResource(other.url, { scope: 'tickets' });
+    try {
+      const before = as.counts.tokenExchange;
+      const next = config();
+      next.upstreams[0] = { name: 'tickets', url: other.url, ...upstreamAuth(other.url) };
+      expect((await app.reload(testConfig(next))).ok).toBe(true);
+      const alice = await modernClientWith(url, bearer('alice'));
+      try {
+        expect(await whoami(alice, 'tickets__whoami')).toMatchObject({ sub: 'alice', aud: other.url });
+      } finally {
+        await alice.close();
+      }
+      expect(as.counts.tokenExchange - before).toBe(1);
+      // No token issued for the old server ever reached the new one.
+      const oldTokens = new Set(modern.seen.map((s) => s.token));
+      expect(other.seen.some((s) => oldTokens.has(s.token))).toBe(false);
+    } finally {
+      expect((await app.reload(testConfig(config()))).ok).toBe(true);
+      await other.close();
+    }
   });
 
   it('is refused by `mcp-fed stdio` (no caller token there), with the reason', () => {

@@ -138,6 +138,16 @@ describe('userOAuth grants across replicas: refresh, revocation, reload', () => 
     expect(subOf(await call('a', 'bob', 'wiki__whoami'))).toBe('bob');
   });
 
+  it('two users of one upstream, interleaved on two replicas, each reach it only as themselves', async () => {
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => {
+        const user = i % 2 === 0 ? 'alice' : 'carol';
+        return call(i % 4 < 2 ? 'a' : 'b', user).then((r) => [user, subOf(r)]);
+      }),
+    );
+    for (const [user, sub] of replies) expect(sub).toBe(user);
+  });
+
   it('a grant the server revoked is dropped and the user is asked again', async () => {
     await as.revokeUser('alice');
     const last = [...code.seen].reverse().find((s) => s.sub === 'alice' && s.rpcMethod === 'tools/call');
