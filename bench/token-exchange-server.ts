@@ -33,7 +33,20 @@ export async function startExchangeServer(opts: {
   });
   const subjects = createRemoteJWKSet(new URL(opts.subjectJwksUri));
   const counts = { exchange: 0, clientCredentials: 0 };
-  const basic = `Basic ${Buffer.from(`${opts.clientId}:${opts.clientSecret}`).toString('base64')}`;
+  // RFC 6749 2.3.1: the id and secret are form-urlencoded inside the Basic credentials.
+  const formDecode = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+  const authenticated = (header: string | undefined) => {
+    const m = /^Basic (\S+)$/.exec(header ?? '');
+    const [id, secret] = Buffer.from(m?.[1] ?? '', 'base64')
+      .toString('utf8')
+      .split(':');
+    return (
+      id !== undefined &&
+      secret !== undefined &&
+      formDecode(id) === opts.clientId &&
+      formDecode(secret) === opts.clientSecret
+    );
+  };
   let base = '';
   const issue = (sub: string, aud: string) =>
     new SignJWT({ scope: opts.scope, client_id: opts.clientId })
@@ -55,7 +68,7 @@ export async function startExchangeServer(opts: {
       text += c;
     });
     req.on('end', async () => {
-      if (req.headers.authorization !== basic) return answer(res, 401, { error: 'invalid_client' });
+      if (!authenticated(req.headers.authorization)) return answer(res, 401, { error: 'invalid_client' });
       const form = new URLSearchParams(text);
       const resource = form.get('resource') ?? form.get('audience') ?? '';
       try {
