@@ -304,7 +304,10 @@ export class Upstream {
       );
     }
     const perClient = FORWARDED.has(method) || (opts.session !== undefined && SESSION_STATE.has(method));
-    if (this.auth?.perCaller) return this.forCaller(client, method, params, opts, perClient);
+    // A caller's request to an upstream that acts for the caller; the proxy's own (a resource watch on
+    // its session) goes on below, signed with catalogAuth.
+    if (this.auth?.perCaller && (perClient || opts.actingFor))
+      return this.forCaller(client, method, params, opts, perClient);
     if (this.lean && perClient) return this.lean.call(client, method, params ?? {}, opts);
     if (this.children && opts.session && perClient) {
       const child = await this.children.clientFor(opts.session).catch(() => {

@@ -256,7 +256,8 @@ describe('userOAuth: per-user OAuth with consent', () => {
   it('audits consent_required and caller identity; no token reaches the audit log, logs, metrics or errors', async () => {
     const lines = await eventually(() => {
       const all = readAudit(auditPath).filter((l) => typeof l.tool_name === 'string');
-      if (!all.some((l) => l.policy_decision === 'allow')) throw new Error('not yet');
+      const decisions = new Set(all.map((l) => l.policy_decision));
+      if (!decisions.has('allow') || !decisions.has('consent_required')) throw new Error('not yet');
       return all;
     });
     expect(lines.some((l) => l.policy_decision === 'consent_required')).toBe(true);
