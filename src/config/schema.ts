@@ -132,6 +132,18 @@ const AdminSchema = z
     }),
   );
 
+const clientAuthMethod = () =>
+  z
+    .enum(['client_secret_basic', 'client_secret_post'])
+    .default('client_secret_basic')
+    .describe('How the client authenticates to the token endpoint');
+
+// The token endpoint is named, or found by discovery on the issuer: exactly one of the two.
+function tokenUrlOrIssuer(a: Loose, report: Report) {
+  if ((a.tokenUrl === undefined) === (a.issuer === undefined))
+    report([], a.issuer === undefined ? 'tokenUrl or issuer required' : 'use tokenUrl or issuer, not both');
+}
+
 const OAuth2Schema = z
   .strictObject({
     kind: z.literal('oauth2'),
@@ -142,20 +154,9 @@ const OAuth2Schema = z
     scope: text().optional().describe('Space-separated scopes to request'),
     audience: text().optional().describe('`audience` token request parameter'),
     resource: text().optional().describe('RFC 8707 resource indicator'),
-    authMethod: z
-      .enum(['client_secret_basic', 'client_secret_post'])
-      .default('client_secret_basic')
-      .describe('How the client authenticates to the token endpoint'),
+    authMethod: clientAuthMethod(),
   })
-  .check(
-    crossCheck((a, report) => {
-      if ((a.tokenUrl === undefined) === (a.issuer === undefined))
-        report(
-          [],
-          a.issuer === undefined ? 'tokenUrl or issuer required' : 'use tokenUrl or issuer, not both',
-        );
-    }),
-  );
+  .check(crossCheck(tokenUrlOrIssuer));
 
 const ServiceAuthSchemas = [
   z.strictObject({ kind: z.literal('none') }),
@@ -171,12 +172,6 @@ const ServiceAuthSchemas = [
   OAuth2Schema,
 ] as const;
 const ServiceAuthSchema = z.discriminatedUnion('kind', [...ServiceAuthSchemas]);
-
-const clientAuthMethod = () =>
-  z
-    .enum(['client_secret_basic', 'client_secret_post'])
-    .default('client_secret_basic')
-    .describe('How the client authenticates to the token endpoint');
 
 const TokenExchangeSchema = z
   .strictObject({
@@ -195,11 +190,7 @@ const TokenExchangeSchema = z
   })
   .check(
     crossCheck((a, report) => {
-      if ((a.tokenUrl === undefined) === (a.issuer === undefined))
-        report(
-          [],
-          a.issuer === undefined ? 'tokenUrl or issuer required' : 'use tokenUrl or issuer, not both',
-        );
+      tokenUrlOrIssuer(a, report);
       if (a.audience === undefined && a.resource === undefined)
         report([], 'audience or resource required: the token must be issued for this upstream');
     }),

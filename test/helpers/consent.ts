@@ -1,16 +1,37 @@
-import { createServer } from 'node:net';
 import type { TestAuthorizationServer } from './authorization-server.ts';
 
-/** A free TCP port of 127.0.0.1 (the proxy's redirectUrl must name its port before it listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+export { freePort } from '../../scripts/lib/free-port.ts';
+
+/** An upstream's `auth` + `catalogAuth` for per-user OAuth at the test authorization server (client `mcp-fed`). */
+export function perUserAuth(
+  as: TestAuthorizationServer,
+  resource: string,
+  scope: string,
+  redirectUrl: string,
+) {
+  return {
+    auth: {
+      kind: 'userOAuth',
+      issuer: as.issuer,
+      clientId: 'mcp-fed',
+      clientSecret: 'proxy-secret',
+      scope: `offline_access ${scope}`,
+      resource,
+      redirectUrl,
+    },
+    catalogAuth: serviceAuth(as, resource),
+  };
+}
+
+/** The proxy's own client-credentials token for `resource`: the catalog identity of per-caller upstreams. */
+export function serviceAuth(as: TestAuthorizationServer, resource: string) {
+  return {
+    kind: 'oauth2',
+    tokenUrl: as.tokenUrl,
+    clientId: 'mcp-fed',
+    clientSecret: 'proxy-secret',
+    resource,
+  };
 }
 
 /** The browser's side of a started consent: where the start page sent it, and the cookie it set. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { startVerifyingUpstream, type VerifyingUpstream } from '../fixtures/verifying-upstream.ts';
 import { startAuthorizationServer, type TestAuthorizationServer } from '../helpers/authorization-server.ts';
+import { serviceAuth } from '../helpers/consent.ts';
 import { eventually, startProxy, testConfig } from '../helpers/federation.ts';
 import { legacyClientWith, modernClientWith, rawCall, readAudit } from '../helpers/governance.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
@@ -41,13 +42,7 @@ describe('tokenExchange: each call reaches the upstream as its caller (RFC 8693)
       clientSecret: 'proxy-secret',
       resource,
     },
-    catalogAuth: {
-      kind: 'oauth2',
-      tokenUrl: as.tokenUrl,
-      clientId: 'mcp-fed',
-      clientSecret: 'proxy-secret',
-      resource,
-    },
+    catalogAuth: serviceAuth(as, resource),
   });
   const config = () => ({
     inbound: { auth: { kind: 'jwt', issuer: as.issuer, audience: PROXY_AUDIENCE, jwksUri: as.jwksUri } },

@@ -3,7 +3,7 @@ import { type App, createApp } from '../../src/app.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startVerifyingUpstream, type VerifyingUpstream } from '../fixtures/verifying-upstream.ts';
 import { startAuthorizationServer, type TestAuthorizationServer } from '../helpers/authorization-server.ts';
-import { consentAs, freePort } from '../helpers/consent.ts';
+import { consentAs, freePort, perUserAuth } from '../helpers/consent.ts';
 import { testConfig } from '../helpers/federation.ts';
 import { rawCall } from '../helpers/governance.ts';
 import { privateRedis, type TestRedis } from '../helpers/redis.ts';
@@ -25,24 +25,7 @@ describe('userOAuth grants across replicas: refresh, revocation, reload', () => 
   const tokens: Record<string, string> = {};
   const bearer = (user: string) => ({ authorization: `Bearer ${tokens[user]}` });
 
-  const perUser = (resource: string, scope: string) => ({
-    auth: {
-      kind: 'userOAuth',
-      issuer: as.issuer,
-      clientId: 'mcp-fed',
-      clientSecret: 'proxy-secret',
-      scope: `offline_access ${scope}`,
-      resource,
-      redirectUrl,
-    },
-    catalogAuth: {
-      kind: 'oauth2',
-      tokenUrl: as.tokenUrl,
-      clientId: 'mcp-fed',
-      clientSecret: 'proxy-secret',
-      resource,
-    },
-  });
+  const perUser = (resource: string, scope: string) => perUserAuth(as, resource, scope, redirectUrl);
   const config = (codeUrl: string) =>
     testConfig({
       inbound: { auth: { kind: 'jwt', issuer: as.issuer, audience: PROXY_AUDIENCE, jwksUri: as.jwksUri } },

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/app.ts';
 import { startVerifyingUpstream, type VerifyingUpstream } from '../fixtures/verifying-upstream.ts';
 import { startAuthorizationServer, type TestAuthorizationServer } from '../helpers/authorization-server.ts';
-import { callBack, consentAs, freePort, openConsentLink } from '../helpers/consent.ts';
+import { callBack, consentAs, freePort, openConsentLink, perUserAuth } from '../helpers/consent.ts';
 import { eventually, testConfig } from '../helpers/federation.ts';
 import { rawCall, readAudit } from '../helpers/governance.ts';
 
@@ -39,24 +39,7 @@ describe('userOAuth: per-user OAuth with consent', () => {
     as.addResource(wiki.url, { scope: 'wiki' });
     for (const user of ['alice', 'bob', 'carol', 'dave', 'mallory', 'erin'])
       tokens[user] = await as.userToken(user);
-    const perUser = (resource: string, scope: string) => ({
-      auth: {
-        kind: 'userOAuth',
-        issuer: as.issuer,
-        clientId: 'mcp-fed',
-        clientSecret: 'proxy-secret',
-        scope: `offline_access ${scope}`,
-        resource,
-        redirectUrl,
-      },
-      catalogAuth: {
-        kind: 'oauth2',
-        tokenUrl: as.tokenUrl,
-        clientId: 'mcp-fed',
-        clientSecret: 'proxy-secret',
-        resource,
-      },
-    });
+    const perUser = (resource: string, scope: string) => perUserAuth(as, resource, scope, redirectUrl);
     const log = pino(
       { level: 'trace' },
       new Writable({
