@@ -21,6 +21,7 @@ import { verifySigV4 } from '../upstreams/lib/sigv4-verifier.ts';
 import { AUTH_BENCH_ENV, type AuthKind, startAuthRow } from './auth-rows.ts';
 import { Client, payload } from './driver.ts';
 import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
+import { proxyEntry } from './proxy-entry.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -145,7 +146,7 @@ async function endToEnd(tmp: string) {
       ['oauth2', rows[1]!.configPath],
       ['sigv4_sign_only', signOnlyConfig],
     ] as const) {
-      proxies[name] = await spawn(`proxy-${name}`, ['bin/mcp-fed.js', 'serve', '--config', config], ready);
+      proxies[name] = await spawn(`proxy-${name}`, [proxyEntry(), 'serve', '--config', config], ready);
       children.push(proxies[name]!);
     }
     const result: Record<string, unknown> = {};

@@ -11,6 +11,7 @@ import { startRedisCluster } from '../test/helpers/redis-topologies.ts';
 import { Client, type PhaseResult, payload, type Target } from './driver.ts';
 import { type Child, startNode } from './procs.ts';
 import { writeProxyConfig } from './proxy-config.ts';
+import { proxyEntry } from './proxy-entry.ts';
 import { startRedis } from './store-chain-rows.ts';
 
 export interface TopologyRow {
@@ -86,7 +87,7 @@ export async function measureClusterRows(opts: { phaseMs?: number; log?: (l: str
       for (const i of [0, 1]) {
         const p = await startNode(
           `proxy-${kind}-${i}`,
-          ['bin/mcp-fed.js', 'serve', '--config', configs[kind]],
+          [proxyEntry(), 'serve', '--config', configs[kind]],
           PROXY_READY,
           dir,
         );

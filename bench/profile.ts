@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { Client, type Era, payload } from './driver.ts';
 import { killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
+import { proxyEntry } from './proxy-entry.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -95,14 +96,7 @@ async function main(): Promise<void> {
             '--upstream',
             upstream.url,
           ]
-        : [
-            '--cpu-prof',
-            `--cpu-prof-dir=${profDir}`,
-            'bin/mcp-fed.js',
-            'serve',
-            '--config',
-            setup.configPath,
-          ],
+        : ['--cpu-prof', `--cpu-prof-dir=${profDir}`, proxyEntry(), 'serve', '--config', setup.configPath],
       floor ? /FLOOR LISTENING (\S+)/ : /mcp-fed listening on (\S+)/,
       dir,
     );

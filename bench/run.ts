@@ -32,6 +32,7 @@ import {
 import { measurePerCallerRows } from './per-caller-rows.ts';
 import { type Child, cpuMicros, killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
+import { proxyEntry } from './proxy-entry.ts';
 import {
   buildAuthRow,
   buildChainRow,
@@ -195,7 +196,7 @@ async function measureProxyRows(): Promise<Row[]> {
     const setup = await writeProxyConfig(governance, upstream.url, tmp);
     const proxy = await spawnChild(
       `proxy-governance-${governance}`,
-      ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
+      [proxyEntry(), 'serve', '--config', setup.configPath],
       /mcp-fed listening on (\S+)/,
     ).catch((err: Error) => err);
     // Only the governance rows may be skipped: a proxy that cannot serve the plain path is a broken run.
@@ -376,7 +377,7 @@ async function measureAuthRows(auth: AuthKind): Promise<Row[]> {
   let setup: AuthRow | undefined;
   try {
     const spawn = async (name: string, config: string) => {
-      const child = await spawnChild(name, ['bin/mcp-fed.js', 'serve', '--config', config], READY.proxy);
+      const child = await spawnChild(name, [proxyEntry(), 'serve', '--config', config], READY.proxy);
       started.push(child);
       return child;
     };
@@ -501,7 +502,7 @@ async function measureStoreRows(): Promise<Row[]> {
       const pair: Child[] = [];
       try {
         const spawn = async (name: string, config: string) => {
-          const child = await spawnChild(name, ['bin/mcp-fed.js', 'serve', '--config', config], READY.proxy);
+          const child = await spawnChild(name, [proxyEntry(), 'serve', '--config', config], READY.proxy);
           pair.push(child);
           return child;
         };
@@ -580,13 +581,13 @@ async function measureChainRows(): Promise<Row[]> {
     const setup = await writeProxyConfig('off', upstream.url, tmp);
     const core = await run(
       'proxy-chain-core',
-      ['bin/mcp-fed.js', 'serve', '--config', setup.configPath],
+      [proxyEntry(), 'serve', '--config', setup.configPath],
       READY.proxy,
     );
     const edgeConfig = writeEdgeConfig(core.url, tmp);
     const edge = await run(
       'proxy-chain-edge',
-      ['bin/mcp-fed.js', 'serve', '--config', edgeConfig.configPath],
+      [proxyEntry(), 'serve', '--config', edgeConfig.configPath],
       READY.proxy,
     );
     log(`chain: core ${core.url} (pid ${core.pid}), edge ${edge.url} (pid ${edge.pid})`);
@@ -664,7 +665,7 @@ async function measurePeerRows(): Promise<Row[]> {
     const fedConfig = writeFedStdioConfig(tmp);
     const fed = await run(
       'proxy-peer-stdio',
-      ['bin/mcp-fed.js', 'serve', '--config', fedConfig.configPath],
+      [proxyEntry(), 'serve', '--config', fedConfig.configPath],
       READY.proxy,
     );
     const port = await freePort();

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { Client, type Era, payload, type Stop, type Target } from './driver.ts';
 import type { Child } from './procs.ts';
 import { writeProxyConfig } from './proxy-config.ts';
+import { proxyEntry } from './proxy-entry.ts';
 import { buildRow, type Round, type Row, type RowKey, rowName, skippedRow } from './report.ts';
 
 export type UpstreamShape = 'v1-stateless' | 'v1-event-store';
@@ -126,7 +127,7 @@ async function measureShape(shape: UpstreamShape, deps: ShapeDeps): Promise<Row[
     const configPath = await writeShapeConfig(shape, upstream.url, deps.tmp);
     const proxy = await run(
       `proxy-${shape}`,
-      ['bin/mcp-fed.js', 'serve', '--config', configPath],
+      [proxyEntry(), 'serve', '--config', configPath],
       /mcp-fed listening on (\S+)/,
     );
     deps.log(
