@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { freePort } from '../scripts/lib/free-port.ts';
 import { type BenchIssuer, startIssuer } from './jwt-issuer.ts';
 import { type Child, startNode } from './procs.ts';
-import { proxyEntry } from './proxy-entry.ts';
 
 export const UPSTREAM_NAMES = ['a', 'b', 'c'];
 const CALLER = 'load-client';
@@ -49,7 +48,7 @@ export class Topology {
     writeFileSync(configPath, `${JSON.stringify(this.config(), null, 2)}\n`);
     this.proxy = await startNode(
       'proxy',
-      [proxyEntry(), 'serve', '--config', configPath],
+      ['bin/mcp-fed.js', 'serve', '--config', configPath],
       /mcp-fed listening on (\S+)/,
       this.dir,
     );
