@@ -4,7 +4,7 @@
  * (which writes the profile) and prints the top frames by self time, with the share of all samples.
  *
  *   npm run bench:profile -- [--era modern|legacy] [--concurrency N] [--governance off|on]
- *                            [--payload BYTES] [--seconds S] [--top N] [--keep] [--target proxy|floor]
+ *                            [--payload BYTES] [--pii] [--seconds S] [--top N] [--keep] [--target proxy|floor]
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +21,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '1' },
     governance: { type: 'string', default: 'off' },
     payload: { type: 'string', default: '200' },
+    /** The governance-on rows' payload: five personal values in running text (bench/driver.ts). */
+    pii: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '5' },
     top: { type: 'string', default: '25' },
     keep: { type: 'boolean', default: false },
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
       Number(flags.concurrency),
     );
     await client.open();
-    const body = payload(Number(flags.payload));
+    const body = payload(Number(flags.payload), flags.pii === true);
     await client.run(body, { durationMs: 1_000 }); // warm-up: JIT
     const phase = await client.run(body, { durationMs: Number(flags.seconds) * 1000 });
     await client.close();
