@@ -8,6 +8,7 @@ import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { Admission, SessionRecord, SessionStore } from '../store/session-store.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import { actingFor } from './auth/caller-tokens.ts';
 import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError, sendSessionsFull, sendStoreUnavailable } from './http-replies.ts';
 import { createProxyServer, type DownstreamContext } from './proxy-server.ts';
@@ -136,6 +137,9 @@ export class LegacySessions {
       }
     }
     session.lastSeen = Date.now();
+    // The session's upstream sessions on a per-caller upstream (subscriptions, setLevel, GET streams) are
+    // signed with its caller's newest credential, whichever request brought it.
+    session.binding.actingFor = actingFor(caller);
     if (req.method === 'POST' && this.fastCancel(session, res, body)) return true;
     // The client's answer to an input request the proxy sent (on this replica or another).
     if (req.method === 'POST' && this.fed.bridge.asks.deliver(body, sessionId)) {
