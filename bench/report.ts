@@ -33,6 +33,8 @@ export interface RowKey {
   payload_bytes: number;
   /** Auth rows only: the proxy signs for a protected upstream (bench/auth-rows.ts). */
   auth?: AuthKind;
+  /** Governance-on rows whose payload holds no PII (issue 15: "governance on, no PII present"). */
+  noPii?: true;
   /** Redis rows only: the proxy keeps its state in Redis (bench/store-chain-rows.ts). */
   store?: 'redis';
   /** Chain rows only: number of proxies in a row (client → edge → core → upstream = 2). */
@@ -160,7 +162,7 @@ export function contractFields(row: Row): {
   const checks = Object.values(row.checks).filter((v): v is 'PASS' | 'MISS' => v === 'PASS' || v === 'MISS');
   return {
     upstream_mode: row.upstream_mode ?? 'stateful',
-    payload: row.governance === 'on' ? 'pii5' : 'plain',
+    payload: row.governance === 'on' && !row.noPii ? 'pii5' : 'plain',
     store: row.store ?? 'memory',
     target: goals.length ? goals.join('; ') : 'none stated (information)',
     verdict: checks.includes('MISS') ? 'MISS' : checks.length ? 'PASS' : 'info',
@@ -169,7 +171,7 @@ export function contractFields(row: Row): {
 
 export function rowName(key: RowKey): string {
   const size = key.payload_bytes >= 1024 ? `${key.payload_bytes / 1024}KiB` : `${key.payload_bytes}B`;
-  const name = `${key.era} c${key.concurrency} ${size} gov-${key.governance}`;
+  const name = `${key.era} c${key.concurrency} ${size} gov-${key.governance}${key.noPii ? ' no-pii' : ''}`;
   if (key.auth) return `${name} auth-${key.auth}`;
   if (key.store) return `${name} store-${key.store}`;
   if (key.hops) return `${name} chain-${key.hops}hop`;
