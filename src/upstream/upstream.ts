@@ -306,7 +306,7 @@ export class Upstream {
     const perClient = FORWARDED.has(method) || (opts.session !== undefined && SESSION_STATE.has(method));
     // A caller's request to an upstream that acts for the caller; the proxy's own (a resource watch on
     // its session) goes on below, signed with catalogAuth.
-    if (this.auth?.perCaller && (perClient || opts.actingFor))
+    if (this.auth?.actsForCaller && (perClient || opts.actingFor))
       return this.forCaller(client, method, params, opts, perClient);
     if (this.lean && perClient) return this.lean.call(client, method, params ?? {}, opts);
     if (this.children && opts.session && perClient) {
@@ -329,17 +329,12 @@ export class Upstream {
    * than the proxy's (audit `upstream_identity`).
    */
   get actsForCaller(): boolean {
-    return this.auth?.perCaller !== undefined;
+    return this.auth?.actsForCaller === true;
   }
 
   /** The per-user OAuth of this upstream, when its auth is userOAuth (consent pages, grants). */
   get userOAuth(): UserOAuthAuth | undefined {
     return this.auth instanceof UserOAuthAuth ? this.auth : undefined;
-  }
-
-  /** A per-caller credential exists for `who`, or the reason it does not (consent required, refused). */
-  credentialReady(who: ActingFor): void | Promise<void> {
-    return this.auth?.perCaller?.ready(who);
   }
 
   /**

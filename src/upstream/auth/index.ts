@@ -9,7 +9,7 @@ import { TokenExchangeAuth } from './token-exchange.ts';
 import type { OutgoingRequest, UpstreamAuth } from './types.ts';
 import { UserOAuthAuth } from './user-oauth.ts';
 
-export type { ActingFor, OutgoingRequest, PerCallerAuth, UpstreamAuth } from './types.ts';
+export type { ActingFor, OutgoingRequest, UpstreamAuth } from './types.ts';
 
 export interface AuthOptions {
   log?: Logger;
@@ -39,29 +39,25 @@ export function createUpstreamAuth(
   options: AuthOptions = {},
 ): UpstreamAuth | undefined {
   const auth = upstream.auth;
-  if (auth.kind === 'tokenExchange') {
-    const catalog =
-      upstream.catalogAuth && createUpstreamAuth({ ...upstream, auth: upstream.catalogAuth }, options);
-    return new TokenExchangeAuth(upstream.name, auth, credentialBinding(upstream), catalog, {
-      timeoutMs: Math.min(upstream.timeoutMs, 10_000),
+  if (auth.kind !== 'tokenExchange' && auth.kind !== 'userOAuth') return serviceAuth(upstream, auth, options);
+  // Per caller: the proxy's own listing identity beside it, both bound to what the upstream is.
+  const catalog = upstream.catalogAuth && serviceAuth(upstream, upstream.catalogAuth, options);
+  const binding = credentialBinding(upstream);
+  const serverOptions = {
+    timeoutMs: Math.min(upstream.timeoutMs, 10_000),
+    onInsecure: (message: string) => options.log?.warn({ upstream: upstream.name }, message),
+  };
+  if (auth.kind === 'tokenExchange')
+    return new TokenExchangeAuth(upstream.name, auth, binding, catalog, {
+      ...serverOptions,
       onBackgroundError: (err) =>
         options.log?.warn({ upstream: upstream.name, err: (err as Error)?.message }, 'token exchange failed'),
-      onInsecure: (message) => options.log?.warn({ upstream: upstream.name }, message),
     });
-  }
-  if (auth.kind === 'userOAuth') {
-    if (!options.grants)
-      throw new Error(
-        `upstream "${upstream.name}": userOAuth needs the proxy's HTTP server for its consent callback (not in mcp-fed stdio)`,
-      );
-    const catalog =
-      upstream.catalogAuth && createUpstreamAuth({ ...upstream, auth: upstream.catalogAuth }, options);
-    return new UserOAuthAuth(upstream.name, auth, credentialBinding(upstream), options.grants, catalog, {
-      timeoutMs: Math.min(upstream.timeoutMs, 10_000),
-      onInsecure: (message) => options.log?.warn({ upstream: upstream.name }, message),
-    });
-  }
-  return serviceAuth(upstream, auth, options);
+  if (!options.grants)
+    throw new Error(
+      `upstream "${upstream.name}": userOAuth needs the proxy's HTTP server for its consent callback (not in mcp-fed stdio)`,
+    );
+  return new UserOAuthAuth(upstream.name, auth, binding, options.grants, catalog, serverOptions);
 }
 
 function serviceAuth(

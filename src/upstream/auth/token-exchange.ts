@@ -5,7 +5,7 @@ import type { TokenExchangeAuthConfig } from '../../config/schema.ts';
 import { authFailed } from './errors.ts';
 import { AuthorizationServer, lifetimeMs, oauthErrorOf, tokenFailure } from './oauth-server.ts';
 import { REFRESH_AHEAD_FRACTION, REFRESH_AHEAD_MAX_MS } from './oauth2.ts';
-import type { ActingFor, OutgoingRequest, PerCallerAuth, UpstreamAuth } from './types.ts';
+import type { ActingFor, OutgoingRequest, UpstreamAuth } from './types.ts';
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -35,9 +35,9 @@ export interface TokenExchangeOptions {
  * is a WeakMap and an LRU lookup. A 401 drops the token it was sent with and the call is sent once more
  * with a fresh exchange. Requests without a caller (listing) are signed by `catalog`, the proxy's own.
  */
-export class TokenExchangeAuth implements UpstreamAuth, PerCallerAuth {
+export class TokenExchangeAuth implements UpstreamAuth {
   readonly kind = 'tokenExchange';
-  readonly perCaller = this;
+  readonly actsForCaller = true;
   private readonly server: AuthorizationServer;
   private readonly now: () => number;
   private readonly params: Record<string, string>;
@@ -84,12 +84,6 @@ export class TokenExchangeAuth implements UpstreamAuth, PerCallerAuth {
     return this.exchange(key, who).then((fresh) => {
       req.headers.authorization = fresh.header;
     });
-  }
-
-  ready(who: ActingFor): void | Promise<void> {
-    const held = this.cache.get(this.keyOf(who));
-    if (held && this.now() < held.expiresAt) return;
-    return this.exchange(this.keyOf(who), who).then(() => {});
   }
 
   onUnauthorized(req: OutgoingRequest): boolean {

@@ -42,15 +42,6 @@ export interface UpstreamAuth {
    * Set on the adapters that act for the caller: a call is signed with that caller's credential, a
    * request without `actingFor` (listing, the proxy's own session) with the upstream's `catalogAuth`.
    */
-  readonly perCaller?: PerCallerAuth;
+  readonly actsForCaller?: true;
   close?(): void;
-}
-
-/** What a per-caller adapter offers beyond signing. */
-export interface PerCallerAuth {
-  /**
-   * Before a call goes upstream: resolves once `who` has a credential for this upstream, else rejects
-   * (UPSTREAM_AUTH_FAILED, or UPSTREAM_CONSENT_REQUIRED for a user who has not consented yet).
-   */
-  ready(who: ActingFor): void | Promise<void>;
 }

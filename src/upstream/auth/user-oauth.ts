@@ -8,7 +8,7 @@ import { ConsentFlow, type ConsentRequest } from './consent-flow.ts';
 import { authFailed } from './errors.ts';
 import { AuthorizationServer, lifetimeMs, oauthErrorOf, tokenFailure } from './oauth-server.ts';
 import { REFRESH_AHEAD_FRACTION, REFRESH_AHEAD_MAX_MS } from './oauth2.ts';
-import type { ActingFor, OutgoingRequest, PerCallerAuth, UpstreamAuth } from './types.ts';
+import type { ActingFor, OutgoingRequest, UpstreamAuth } from './types.ts';
 
 /** A refresh lock outlives any token request (they time out sooner), so a dead holder frees it. */
 const LOCK_TTL_MS = 15_000;
@@ -33,9 +33,9 @@ export interface UserOAuthOptions {
  * refresh token at once: the one that waits reads the other's result. A refresh the server refuses with
  * `invalid_grant` (revoked, expired) drops the grant and asks the user again.
  */
-export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
+export class UserOAuthAuth implements UpstreamAuth {
   readonly kind = 'userOAuth';
-  readonly perCaller = this;
+  readonly actsForCaller = true;
   readonly consent: ConsentFlow;
   private readonly server: AuthorizationServer;
   private readonly now: () => number;
@@ -64,10 +64,6 @@ export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
     return this.grantFor(who).then((grant) => {
       req.headers.authorization = `Bearer ${grant.accessToken}`;
     });
-  }
-
-  async ready(who: ActingFor): Promise<void> {
-    await this.grantFor(who);
   }
 
   onUnauthorized(req: OutgoingRequest): boolean {
@@ -116,12 +112,7 @@ export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
     try {
       return await this.grants.get(key);
     } catch {
-      throw new ProxyError(
-        'STORE_UNAVAILABLE',
-        `upstream "${this.upstream}": the grant store is unavailable; try again shortly`,
-        { upstream: this.upstream, retryAfterMs: 1_000 },
-        503,
-      );
+      throw this.storeUnavailable();
     }
   }
 
@@ -201,12 +192,7 @@ export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
     let request = this.links.get(caller);
     if (!request) {
       request = await this.consent.request(caller).catch(() => {
-        throw new ProxyError(
-          'STORE_UNAVAILABLE',
-          `upstream "${this.upstream}": the grant store is unavailable; try again shortly`,
-          { upstream: this.upstream, retryAfterMs: 1_000 },
-          503,
-        );
+        throw this.storeUnavailable();
       });
       this.links.set(caller, request);
     }
@@ -215,5 +201,15 @@ export class UserOAuthAuth implements UpstreamAuth, PerCallerAuth {
       authorizationUrl: request.url,
       elicitationId: request.elicitationId,
     });
+  }
+
+  /** Grants are failed closed on: a call never goes out as if the user had no grant, or as the proxy. */
+  private storeUnavailable(): ProxyError {
+    return new ProxyError(
+      'STORE_UNAVAILABLE',
+      `upstream "${this.upstream}": the grant store is unavailable; try again shortly`,
+      { upstream: this.upstream, retryAfterMs: 1_000 },
+      503,
+    );
   }
 }
