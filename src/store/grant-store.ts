@@ -110,7 +110,7 @@ export class MemoryGrantStore implements GrantStore {
   }
 
   async lock(key: GrantKey, holder: string, ttlMs: number): Promise<boolean> {
-    const name = `${key.upstream}\0${this.sealing.field(key)}`;
+    const name = this.lockName(key);
     const held = this.locks.get(name);
     if (held && held.holder !== holder && held.until > Date.now()) return false;
     this.locks.set(name, { holder, until: Date.now() + ttlMs });
@@ -118,7 +118,7 @@ export class MemoryGrantStore implements GrantStore {
   }
 
   async unlock(key: GrantKey, holder: string): Promise<void> {
-    const name = `${key.upstream}\0${this.sealing.field(key)}`;
+    const name = this.lockName(key);
     if (this.locks.get(name)?.holder === holder) this.locks.delete(name);
   }
 
@@ -145,6 +145,10 @@ export class MemoryGrantStore implements GrantStore {
     this.grants.clear();
     this.once.clear();
     this.locks.clear();
+  }
+
+  private lockName(key: GrantKey): string {
+    return `${key.upstream}\0${this.sealing.field(key)}`;
   }
 
   /** Expired one-time records go when new ones come (nothing else would ever read them). */

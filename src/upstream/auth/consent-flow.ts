@@ -11,8 +11,7 @@ import {
 } from 'openid-client';
 import type { UserOAuthConfig } from '../../config/schema.ts';
 import type { GrantStore } from '../../store/grant-store.ts';
-import type { AuthorizationServer } from './oauth-server.ts';
-import { lifetimeMs } from './oauth-server.ts';
+import { type AuthorizationServer, lifetimeMs } from './oauth-server.ts';
 
 /** The cookie the start page sets and the callback needs: `__Host-` (Secure, Path=/, no Domain). */
 export const CONSENT_COOKIE = '__Host-mcp-fed-oauth';

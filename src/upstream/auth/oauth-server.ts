@@ -107,6 +107,44 @@ export class AuthorizationServer {
   }
 }
 
+export const REFRESH_AHEAD_MAX_MS = 60_000;
+export const REFRESH_AHEAD_FRACTION = 0.1;
+
+/** A bearer token as the adapters hold it: the header to send, when to refresh it, when it is dead. */
+export interface HeldToken {
+  header: string;
+  /** From here on a request triggers a background refresh while the token is still used. */
+  refreshAt: number;
+  /** From here on the token is not sent any more: callers wait for a new one. */
+  expiresAt: number;
+}
+
+/**
+ * A token endpoint's answer as a HeldToken, refreshed ahead of expiry (10% of its lifetime, at most
+ * 60 s); UPSTREAM_AUTH_FAILED for a token that is not a bearer token. The raw `expires_in`, not
+ * `response.expiresIn()`: that one is re-measured on the real clock and floored, so it loses up to a
+ * second (and ignores an injected clock).
+ */
+export function heldToken(
+  upstream: string,
+  response: { access_token: string; token_type?: string; expires_in?: number },
+  issuedAt: number,
+): HeldToken {
+  const type = (response.token_type ?? 'bearer').toLowerCase();
+  if (type !== 'bearer')
+    throw authFailed(
+      upstream,
+      `the authorization server issued a "${/^[\w-]{1,32}$/.test(type) ? type : '?'}" token, not a bearer token`,
+    );
+  const lifetime = lifetimeMs(response.access_token, response.expires_in, issuedAt);
+  const expiresAt = issuedAt + lifetime;
+  return {
+    header: `Bearer ${response.access_token}`,
+    refreshAt: expiresAt - Math.min(REFRESH_AHEAD_MAX_MS, lifetime * REFRESH_AHEAD_FRACTION),
+    expiresAt,
+  };
+}
+
 /** How long a token lives: `expires_in`, else its JWT `exp`, else five minutes. */
 export function lifetimeMs(accessToken: string, expiresIn: number | undefined, issuedAt: number): number {
   if (expiresIn !== undefined && expiresIn > 0) return expiresIn * 1000;

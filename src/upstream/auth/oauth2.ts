@@ -2,16 +2,8 @@ import type * as oidc from 'openid-client';
 import { clientCredentialsGrant } from 'openid-client';
 import type { OAuth2AuthConfig } from '../../config/schema.ts';
 import { authFailed } from './errors.ts';
-import { AuthorizationServer, lifetimeMs, tokenFailure } from './oauth-server.ts';
+import { AuthorizationServer, type HeldToken, heldToken, tokenFailure } from './oauth-server.ts';
 import type { OutgoingRequest, UpstreamAuth } from './types.ts';
-
-interface Token {
-  header: string;
-  /** From here on a request triggers a background refresh while the token is still used. */
-  refreshAt: number;
-  /** From here on the token is not sent any more: callers wait for a new one. */
-  expiresAt: number;
-}
 
 export interface OAuth2Options {
   now?: () => number;
@@ -22,8 +14,6 @@ export interface OAuth2Options {
   onInsecure?: (message: string) => void;
 }
 
-export const REFRESH_AHEAD_MAX_MS = 60_000;
-export const REFRESH_AHEAD_FRACTION = 0.1;
 /** After a failed token request, calls fail fast with the same error for this long instead of queueing. */
 const FAILURE_HOLD_MS = 1_000;
 
@@ -39,8 +29,8 @@ const FAILURE_HOLD_MS = 1_000;
  */
 export class OAuth2Auth implements UpstreamAuth {
   readonly kind = 'oauth2';
-  private token?: Token;
-  private inflight?: Promise<Token>;
+  private token?: HeldToken;
+  private inflight?: Promise<HeldToken>;
   private failure?: { error: Error; until: number };
   private readonly server: AuthorizationServer;
   private readonly now: () => number;
@@ -83,7 +73,7 @@ export class OAuth2Auth implements UpstreamAuth {
     return true;
   }
 
-  private fetchToken(): Promise<Token> {
+  private fetchToken(): Promise<HeldToken> {
     const failure = this.failure;
     if (failure && this.now() < failure.until) return Promise.reject(failure.error);
     this.inflight ??= this.requestToken()
@@ -103,7 +93,7 @@ export class OAuth2Auth implements UpstreamAuth {
     return this.inflight;
   }
 
-  private async requestToken(): Promise<Token> {
+  private async requestToken(): Promise<HeldToken> {
     const configuration = await this.server.get();
     const started = this.now();
     let response: oidc.TokenEndpointResponse;
@@ -112,21 +102,7 @@ export class OAuth2Auth implements UpstreamAuth {
     } catch (err) {
       throw authFailed(this.upstream, `no access token from the authorization server: ${tokenFailure(err)}`);
     }
-    const type = (response.token_type ?? 'bearer').toLowerCase();
-    if (type !== 'bearer')
-      throw authFailed(
-        this.upstream,
-        `the authorization server issued a "${/^[\w-]{1,32}$/.test(type) ? type : '?'}" token, not a bearer token`,
-      );
-    // The raw `expires_in`, not `response.expiresIn()`: that one is re-measured on the real clock and
-    // floored, so it loses up to a second (and ignores an injected clock).
-    const lifetime = lifetimeMs(response.access_token, response.expires_in, started);
-    const expiresAt = started + lifetime;
-    const token: Token = {
-      header: `Bearer ${response.access_token}`,
-      refreshAt: expiresAt - Math.min(REFRESH_AHEAD_MAX_MS, lifetime * REFRESH_AHEAD_FRACTION),
-      expiresAt,
-    };
+    const token = heldToken(this.upstream, response, started);
     this.token = token;
     return token;
   }

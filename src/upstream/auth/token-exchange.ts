@@ -3,8 +3,14 @@ import { LRUCache } from 'lru-cache';
 import { genericGrantRequest } from 'openid-client';
 import type { TokenExchangeAuthConfig } from '../../config/schema.ts';
 import { authFailed } from './errors.ts';
-import { AuthorizationServer, lifetimeMs, oauthErrorOf, tokenFailure } from './oauth-server.ts';
-import { REFRESH_AHEAD_FRACTION, REFRESH_AHEAD_MAX_MS } from './oauth2.ts';
+import {
+  AuthorizationServer,
+  type HeldToken,
+  heldToken,
+  oauthErrorOf,
+  tokenFailure,
+} from './oauth-server.ts';
+import type { OAuth2Options } from './oauth2.ts';
 import type { ActingFor, OutgoingRequest, UpstreamAuth } from './types.ts';
 
 const GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -12,18 +18,8 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 /** Exchanged tokens kept at once (one per live caller token and upstream). */
 const MAX_CACHED = 50_000;
 
-interface Exchanged {
-  header: string;
-  refreshAt: number;
-  expiresAt: number;
-}
-
-export interface TokenExchangeOptions {
-  now?: () => number;
-  timeoutMs?: number;
-  onBackgroundError?: (err: unknown) => void;
-  onInsecure?: (message: string) => void;
-}
+/** The same knobs as the client-credentials adapter's (clock, timeouts, background errors, plain http). */
+export type TokenExchangeOptions = OAuth2Options;
 
 /**
  * RFC 8693 token exchange for each caller (DESIGN.md, "Acting for the caller"): the caller's inbound
@@ -41,8 +37,8 @@ export class TokenExchangeAuth implements UpstreamAuth {
   private readonly server: AuthorizationServer;
   private readonly now: () => number;
   private readonly params: Record<string, string>;
-  private readonly cache = new LRUCache<string, Exchanged>({ max: MAX_CACHED });
-  private readonly inflight = new Map<string, Promise<Exchanged>>();
+  private readonly cache = new LRUCache<string, HeldToken>({ max: MAX_CACHED });
+  private readonly inflight = new Map<string, Promise<HeldToken>>();
   /** The cache key of each caller credential, computed once (a digest per call would cost more than the lookup). */
   private readonly keys = new WeakMap<ActingFor, string>();
 
@@ -110,7 +106,7 @@ export class TokenExchangeAuth implements UpstreamAuth {
     return key;
   }
 
-  private exchange(key: string, who: ActingFor): Promise<Exchanged> {
+  private exchange(key: string, who: ActingFor): Promise<HeldToken> {
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.request(key, who).finally(() => this.inflight.delete(key));
@@ -119,7 +115,7 @@ export class TokenExchangeAuth implements UpstreamAuth {
     return pending;
   }
 
-  private async request(key: string, who: ActingFor): Promise<Exchanged> {
+  private async request(key: string, who: ActingFor): Promise<HeldToken> {
     const subject = who.token;
     if (!subject)
       throw authFailed(
@@ -148,15 +144,8 @@ export class TokenExchangeAuth implements UpstreamAuth {
         oauthError ? { oauthError } : {},
       );
     }
-    if ((response.token_type ?? 'bearer').toLowerCase() !== 'bearer')
-      throw authFailed(this.upstream, 'the authorization server issued a token that is not a bearer token');
-    const lifetime = lifetimeMs(response.access_token, response.expires_in, started);
-    const expiresAt = started + lifetime;
-    const exchanged: Exchanged = {
-      header: `Bearer ${response.access_token}`,
-      refreshAt: expiresAt - Math.min(REFRESH_AHEAD_MAX_MS, lifetime * REFRESH_AHEAD_FRACTION),
-      expiresAt,
-    };
+    const exchanged = heldToken(this.upstream, response, started);
+    const { expiresAt } = exchanged;
     // Kept no longer than the caller's own token lives: past it the caller cannot call with it anyway.
     const ttl = Math.max(1, Math.min(expiresAt, who.expiresAt ?? expiresAt) - started);
     this.cache.set(key, exchanged, { ttl });

@@ -6,8 +6,14 @@ import { ProxyError } from '../../errors.ts';
 import type { GrantKey, GrantStore, UserGrant } from '../../store/grant-store.ts';
 import { ConsentFlow, type ConsentRequest } from './consent-flow.ts';
 import { authFailed } from './errors.ts';
-import { AuthorizationServer, lifetimeMs, oauthErrorOf, tokenFailure } from './oauth-server.ts';
-import { REFRESH_AHEAD_FRACTION, REFRESH_AHEAD_MAX_MS } from './oauth2.ts';
+import {
+  AuthorizationServer,
+  lifetimeMs,
+  oauthErrorOf,
+  REFRESH_AHEAD_FRACTION,
+  REFRESH_AHEAD_MAX_MS,
+  tokenFailure,
+} from './oauth-server.ts';
 import type { ActingFor, OutgoingRequest, UpstreamAuth } from './types.ts';
 
 /** A refresh lock outlives any token request (they time out sooner), so a dead holder frees it. */
