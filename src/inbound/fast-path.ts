@@ -7,7 +7,7 @@ import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
 import { modernNotificationFilter } from './log-level.ts';
 import { callContext } from './request-context.ts';
-import { finishResult, rpcErrorOf } from './result-shape.ts';
+import { finishResult, relayedAnswer, rpcErrorOf } from './result-shape.ts';
 
 const CALLS = new Set<string>(['tools/call', 'prompts/get', 'resources/read']);
 /** Header mismatch, missing client capability, unsupported version: HTTP 400 on 2026-07-28. */
@@ -128,7 +128,10 @@ export class FastPath {
     const headers: Record<string, string | number> = { 'content-type': 'application/json' };
     try {
       const result = await this.fed.call(msg.method as CallMethod, params, ctx, io);
-      reply = JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
+      // An untouched result goes out as the upstream's bytes (an SSE frame needs them on one line: serialised).
+      reply =
+        (!streaming && relayedAnswer(result, era, msg.method as string, id)) ||
+        JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
     } catch (err) {
       if (ac.signal.aborted || res.destroyed) return;
       const error = rpcErrorOf(err, era);

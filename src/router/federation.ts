@@ -22,6 +22,7 @@ import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts
 import type { Metrics } from '../telemetry/metrics.ts';
 import { type RequestSpan, Tracing } from '../telemetry/tracing.ts';
 import type { UserOAuthAuth } from '../upstream/auth/user-oauth.ts';
+import { dropRaw } from '../upstream/raw-results.ts';
 import { Upstream } from '../upstream/upstream.ts';
 import type { ListKind } from '../upstream/upstream-lists.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
@@ -355,7 +356,11 @@ export class Federation {
         upstreamMs = performance.now() - u0;
       }
       if (method === 'resources/read') result = publicReadResult(this.catalog, route.upstream, result);
-      if (!hooks.empty) result = await hooks.after(call, result, ctx);
+      if (hooks.post.length) {
+        // A post hook may change the result in place: it is serialised afresh, never relayed as the upstream's bytes.
+        dropRaw(result);
+        result = await hooks.after(call, result, ctx);
+      }
       status = result.isError === true ? 'tool_error' : 'ok';
       return result;
     } catch (err) {

@@ -6,7 +6,8 @@ import type { ActingFor } from './auth/types.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { addParamHeaders, declaredParamHeaders } from './http/param-headers.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
-import { rpcError, sessionHeaders, UpstreamHttpError, type WireMessage } from './http/wire.ts';
+import { RAW_TEXT, rpcError, sessionHeaders, UpstreamHttpError, type WireMessage } from './http/wire.ts';
+import { keepRaw } from './raw-results.ts';
 import type { InputRequestHandler } from './sdk-calls.ts';
 import { toRpcError } from './session-inbox.ts';
 import { isAbort, toDownstreamError } from './upstream-errors.ts';
@@ -219,7 +220,12 @@ export class LeanCalls {
         throw err;
       });
     if (reply.error) throw rpcError(reply);
-    return reply.result ?? {};
+    const result = reply.result;
+    if (typeof result !== 'object' || result === null) return {};
+    const text = reply[RAW_TEXT];
+    // Only a plain answer (result, jsonrpc, id and nothing else) can be relayed as it came.
+    if (text !== undefined && Object.keys(reply).length === 3) keepRaw(result, { text, upstreamId: id });
+    return result;
   }
 
   private cancelled(id: string, headers: Record<string, string>, actingFor: ActingFor | undefined): void {

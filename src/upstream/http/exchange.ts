@@ -7,6 +7,7 @@ import {
   answers,
   notJsonRpc,
   parseMessage,
+  RAW_TEXT,
   timedOut,
   UpstreamHttpError,
   type WireMessage,
@@ -154,8 +155,10 @@ export class Exchange {
       const text =
         chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
       const msg = parseMessage(text);
-      if (msg && answers(msg, this.message.id)) this.finish(undefined, msg);
-      else this.finish(notJsonRpc(this.link.upstream));
+      if (msg && answers(msg, this.message.id)) {
+        msg[RAW_TEXT] = text;
+        this.finish(undefined, msg);
+      } else this.finish(notJsonRpc(this.link.upstream));
     });
     res.on('error', () => this.finish(closedEarly(this.link.upstream)));
   }
@@ -215,6 +218,7 @@ export class Exchange {
     const msg = parseMessage(raw);
     if (!msg) return;
     if (answers(msg, this.message.id)) {
+      msg[RAW_TEXT] = raw;
       this.finish(undefined, msg);
       return;
     }

@@ -1,7 +1,11 @@
 import { ProxyError, UpstreamRpcError } from '../../errors.ts';
 
+/** On an answer: the exact text it arrived as (a JSON body, or one SSE event's data). */
+export const RAW_TEXT: unique symbol = Symbol('mcp-fed.rawText');
+
 /** A JSON-RPC message as read off the wire (not validated: the proxy relays, the client validates). */
 export interface WireMessage {
+  [RAW_TEXT]?: string;
   jsonrpc?: string;
   id?: string | number | null;
   method?: string;
