@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.ts';
 
 const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -7,10 +8,11 @@ const LATENCY_BUCKETS = [
 /** The Prometheus metrics of DESIGN.md ("Metrics"), one registry per app so tests can run several. */
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'method' | 'tool' | 'upstream' | 'result' | 'caller'>;
-  readonly addedLatency: Histogram<'tool'>;
-  readonly upstreamLatency: Histogram<'upstream'>;
-  readonly policyDecisions: Counter<'decision'>;
+  // What every call records: counted without prom-client's per-call label hashing (hot-metrics.ts).
+  private readonly requests: HotCounter;
+  private readonly addedLatency: HotHistogram;
+  private readonly upstreamLatency: HotHistogram;
+  private readonly policyDecisions: HotCounter;
   readonly piiTokens: Counter<'entity' | 'result'>;
   readonly catalogCache: Counter<'result'>;
   readonly upstreamUp: Gauge<'upstream'>;
@@ -24,34 +26,28 @@ export class Metrics {
 
   constructor(readonly perCaller = false) {
     const registers = [this.registry];
-    this.requests = new Counter({
-      name: 'mcp_fed_requests_total',
-      help: 'MCP requests served, by method, public tool, upstream and result (ok | tool_error | error)',
-      labelNames: perCaller
-        ? ['method', 'tool', 'upstream', 'result', 'caller']
-        : ['method', 'tool', 'upstream', 'result'],
-      registers,
-    });
-    this.addedLatency = new Histogram({
-      name: 'mcp_fed_added_latency_seconds',
-      help: 'Time the proxy adds to a call, excluding the upstream wait',
-      labelNames: ['tool'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.upstreamLatency = new Histogram({
-      name: 'mcp_fed_upstream_latency_seconds',
-      help: 'Time waiting for the upstream',
-      labelNames: ['upstream'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.policyDecisions = new Counter({
-      name: 'mcp_fed_policy_decisions_total',
-      help: 'Governance decisions',
-      labelNames: ['decision'],
-      registers,
-    });
+    this.requests = new HotCounter(
+      'mcp_fed_requests_total',
+      'MCP requests served, by method, public tool, upstream and result (ok | tool_error | error)',
+      this.registry,
+    );
+    this.addedLatency = new HotHistogram(
+      'mcp_fed_added_latency_seconds',
+      'Time the proxy adds to a call, excluding the upstream wait',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.upstreamLatency = new HotHistogram(
+      'mcp_fed_upstream_latency_seconds',
+      'Time waiting for the upstream',
+      LATENCY_BUCKETS,
+      this.registry,
+    );
+    this.policyDecisions = new HotCounter(
+      'mcp_fed_policy_decisions_total',
+      'Governance decisions',
+      this.registry,
+    );
     this.piiTokens = new Counter({
       name: 'mcp_fed_pii_tokens_total',
       help: 'PII tokens by entity; hit = the value already had a token',
@@ -116,7 +112,7 @@ export class Metrics {
     this.liveSessionCount = count;
   }
 
-  // prom-client hashes a label object on every inc/observe; the hot path reuses bound children instead.
+  // Bound series by label values: a call finds its counters with one Map lookup.
   private readonly requestChildren = new Map<string, { inc(): void }>();
   private readonly decisionChildren = new Map<string, { inc(): void }>();
   private readonly addedChildren = new Map<string, { observe(v: number): void }>();
@@ -135,8 +131,8 @@ export class Metrics {
     let child = this.requestChildren.get(key);
     if (!child) {
       child = this.perCaller
-        ? this.requests.labels({ method, tool, upstream, result, caller: who })
-        : this.requests.labels({ method, tool, upstream, result });
+        ? this.requests.bind({ method, tool, upstream, result, caller: who })
+        : this.requests.bind({ method, tool, upstream, result });
       this.requestChildren.set(key, child);
     }
     child.inc();
@@ -145,7 +141,7 @@ export class Metrics {
   decision(decision: string): void {
     let child = this.decisionChildren.get(decision);
     if (!child) {
-      child = this.policyDecisions.labels({ decision });
+      child = this.policyDecisions.bind({ decision });
       this.decisionChildren.set(decision, child);
     }
     child.inc();
@@ -155,13 +151,13 @@ export class Metrics {
   latency(tool: string, upstream: string, addedSeconds: number, upstreamSeconds: number): void {
     let added = this.addedChildren.get(tool);
     if (!added) {
-      added = this.addedLatency.labels({ tool });
+      added = this.addedLatency.bind({ tool });
       this.addedChildren.set(tool, added);
     }
     added.observe(addedSeconds);
     let up = this.upstreamChildren.get(upstream);
     if (!up) {
-      up = this.upstreamLatency.labels({ upstream });
+      up = this.upstreamLatency.bind({ upstream });
       this.upstreamChildren.set(upstream, up);
     }
     up.observe(upstreamSeconds);
