@@ -1,6 +1,7 @@
 import { ProxyError } from '../errors.ts';
 import type { CallContext, McpCall } from '../hooks/pipeline.ts';
 import type { CallIO } from '../router/types.ts';
+import type { CallSignal } from '../upstream/call-signal.ts';
 import type { Upstream } from '../upstream/upstream.ts';
 import { RequestStateSeal } from './request-state.ts';
 
@@ -96,7 +97,7 @@ export class ConsentRounds {
     };
   }
 
-  private async waitForGrant(up: Upstream, caller: string, signal: AbortSignal | undefined): Promise<void> {
+  private async waitForGrant(up: Upstream, caller: string, signal: CallSignal | undefined): Promise<void> {
     const consent = up.userOAuth;
     if (!consent) return;
     const deadline = Date.now() + CONSENT_WAIT_MS;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { DirectMessage, ReplicaBus } from '../store/replica-bus.ts';
+import type { CallSignal } from '../upstream/call-signal.ts';
 
 /** Asks the downstream client for input (elicitation, sampling, roots) and resolves with its answer. */
 export type Ask = (
@@ -46,7 +47,7 @@ export class DownstreamAsks {
    */
   asker(
     write: (message: Record<string, unknown>) => boolean,
-    signal: AbortSignal,
+    signal: CallSignal,
     waitMs: number,
     owner: string,
   ): Ask {

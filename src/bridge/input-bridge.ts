@@ -3,6 +3,7 @@ import type { CallContext, HookPipeline, McpCall } from '../hooks/pipeline.ts';
 import { actingFor } from '../inbound/auth/caller-tokens.ts';
 import type { CallIO } from '../router/types.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
+import type { CallSignal } from '../upstream/call-signal.ts';
 import type { Upstream, UpstreamRequestOptions } from '../upstream/upstream.ts';
 import { CONSENT_PREFIX, ConsentRounds } from './consent.ts';
 import { type Ask, DownstreamAsks } from './downstream-asks.ts';
@@ -227,7 +228,7 @@ export class InputBridge {
     );
   }
 
-  private async resumeHere(p: ResumePayload, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  private async resumeHere(p: ResumePayload, signal?: CallSignal): Promise<Record<string, unknown>> {
     const parked = this.parked.take(String(p.id));
     if (!parked)
       throw new ProxyError(

@@ -3,6 +3,7 @@ import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError } from '../errors.ts';
 import type { Caller, CallMethod } from '../hooks/pipeline.ts';
 import type { CallIO, Federation } from '../router/federation.ts';
+import { CallAbort } from '../upstream/call-signal.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 import { MODERN_VERSIONS, PROTOCOL_VERSION_META } from './era.ts';
 import { modernNotificationFilter } from './log-level.ts';
@@ -61,7 +62,7 @@ export class FastPath {
     res: ServerResponse,
     body: unknown,
     caller: Caller,
-    inflight: Map<string | number, AbortController>,
+    inflight: Map<string | number, CallAbort>,
     session?: SessionBinding,
   ): boolean {
     const msg = callMessage(body);
@@ -71,7 +72,7 @@ export class FastPath {
     const meta = msg.params!._meta as Record<string, unknown> | undefined;
     const ctx = callContext(req.headers, meta, caller, 'legacy');
     const id = msg.id as string | number;
-    const ac = new AbortController();
+    const ac = new CallAbort();
     inflight.set(id, ac);
     void this.serve(res, msg, ctx, 'legacy', session?.clientCapabilities, ac, session).finally(() =>
       inflight.delete(id),
@@ -85,7 +86,7 @@ export class FastPath {
     ctx: ReturnType<typeof callContext>,
     era: 'modern' | 'legacy',
     clientCapabilities?: Record<string, unknown>,
-    ac = new AbortController(),
+    ac = new CallAbort(),
     session?: SessionBinding,
   ): Promise<void> {
     const id = msg.id as string | number;
@@ -95,7 +96,7 @@ export class FastPath {
       if (!res.writableFinished) ac.abort();
     });
     let streaming = false;
-    const io: CallIO = { signal: ac.signal, clientCapabilities, session };
+    const io: CallIO = { signal: ac, clientCapabilities, session };
     const write = (message: Record<string, unknown>): boolean => {
       if (res.writableEnded) return false;
       if (!streaming) {
@@ -112,7 +113,7 @@ export class FastPath {
     };
     // A 2025-era client can be asked for input on this request's stream (see src/bridge/).
     if (era === 'legacy' && session)
-      io.ask = this.fed.bridge.asks.asker(write, ac.signal, INPUT_WAIT_MS, session.key);
+      io.ask = this.fed.bridge.asks.asker(write, ac, INPUT_WAIT_MS, session.key);
     if (era === 'modern') {
       const allowed = modernNotificationFilter(params._meta as Record<string, unknown> | undefined);
       io.notify = (method, notParams) => {
@@ -133,7 +134,7 @@ export class FastPath {
         (!streaming && relayedAnswer(result, era, msg.method as string, id)) ||
         JSON.stringify({ jsonrpc: '2.0', id, result: finishResult(result, era, msg.method as string) });
     } catch (err) {
-      if (ac.signal.aborted || res.destroyed) return;
+      if (ac.aborted || res.destroyed) return;
       const error = rpcErrorOf(err, era);
       reply = JSON.stringify({ jsonrpc: '2.0', id, error });
       // An upstream's 2026-07-28 protocol error travels on the status that revision gives it.

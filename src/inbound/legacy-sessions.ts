@@ -8,6 +8,7 @@ import type { ChangeEvent, Federation } from '../router/federation.ts';
 import type { ReplicaBus } from '../store/replica-bus.ts';
 import type { Admission, SessionRecord, SessionStore } from '../store/session-store.ts';
 import type { Metrics } from '../telemetry/metrics.ts';
+import type { CallAbort } from '../upstream/call-signal.ts';
 import { actingFor } from './auth/caller-tokens.ts';
 import type { FastPath } from './fast-path.ts';
 import { sendJsonRpcError, sendSessionsFull, sendStoreUnavailable } from './http-replies.ts';
@@ -24,7 +25,7 @@ interface LiveSession extends SyncedSession {
   touchedAt: number;
   touchedOver: number | undefined;
   /** Calls served by the fast path, so notifications/cancelled can abort them. */
-  inflight: Map<string | number, AbortController>;
+  inflight: Map<string | number, CallAbort>;
 }
 
 const SESSION_ENDED = 'legacy-session-ended';

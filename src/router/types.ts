@@ -1,4 +1,5 @@
 import type { CallContext, CallMethod } from '../hooks/pipeline.ts';
+import type { CallSignal } from '../upstream/call-signal.ts';
 import type { SessionBinding } from '../upstream/upstream-sessions.ts';
 
 /** What the router tells the downstream side about (catalog changes, resource updates, upstream logs). */
@@ -9,7 +10,7 @@ export type ChangeEvent =
 
 /** How a downstream request talks back while its call runs. */
 export interface CallIO {
-  signal?: AbortSignal;
+  signal?: CallSignal;
   /** The downstream client's capabilities, forwarded to 2026-07-28 upstreams. */
   clientCapabilities?: Record<string, unknown>;
   /** Present when the downstream asked for progress (it sent a progressToken). */

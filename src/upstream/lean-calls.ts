@@ -3,6 +3,7 @@ import type { Client } from '@modelcontextprotocol/client';
 import { INPUT_WAIT_MS } from '../bridge/limits.ts';
 import { ProxyError, UpstreamRpcError } from '../errors.ts';
 import type { ActingFor } from './auth/types.ts';
+import type { CallSignal } from './call-signal.ts';
 import { correlationHeaderValues } from './correlation.ts';
 import { addParamHeaders, declaredParamHeaders } from './http/param-headers.ts';
 import type { StreamableHttpClient } from './http/streamable-http-client.ts';
@@ -29,7 +30,7 @@ function ownSessionId(client: Client): string | undefined {
 }
 
 export interface LeanCallOptions {
-  signal?: AbortSignal;
+  signal?: CallSignal;
   clientCapabilities?: Record<string, unknown>;
   hop?: Parameters<typeof correlationHeaderValues>[0];
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;

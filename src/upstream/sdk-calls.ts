@@ -1,5 +1,6 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { findAuthFailure } from './auth/errors.ts';
+import { abortSignalOf, type CallSignal } from './call-signal.ts';
 import { idleTimeout, NO_SDK_TIMEOUT } from './idle-timeout.ts';
 import { isAbort, isConnectionFailure, toDownstreamError } from './upstream-errors.ts';
 import { anyResult } from './upstream-lists.ts';
@@ -10,7 +11,7 @@ export type InputRequestHandler = (
 ) => Promise<Record<string, unknown>>;
 
 export interface SdkCallOptions {
-  signal?: AbortSignal;
+  signal?: CallSignal;
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
   oninputrequest?: InputRequestHandler;
 }
@@ -85,7 +86,8 @@ export class SdkCalls {
     if (asker) askers?.add(asker);
     const onprogress = opts.onprogress;
     const token = onprogress ? `mcp-fed-${this.host.nextId()}` : undefined;
-    const idle = token ? idleTimeout(this.host.timeoutMs, opts.signal) : undefined;
+    const signal = abortSignalOf(opts.signal);
+    const idle = token ? idleTimeout(this.host.timeoutMs, signal) : undefined;
     if (token && idle && onprogress) {
       this.progress.set(token, (p) => {
         idle.restart();
@@ -96,7 +98,7 @@ export class SdkCalls {
     }
     try {
       return (await client.request({ method, params }, anyResult, {
-        signal: idle?.signal ?? opts.signal,
+        signal: idle?.signal ?? signal,
         timeout: idle ? NO_SDK_TIMEOUT : this.host.timeoutMs,
       })) as Record<string, unknown>;
     } catch (err) {

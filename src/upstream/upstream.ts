@@ -8,6 +8,7 @@ import { MemoryStreamLeases, type StreamLeases } from '../store/stream-leases.ts
 import { authFailed, findAuthFailure } from './auth/errors.ts';
 import { type ActingFor, createUpstreamAuth, type UpstreamAuth } from './auth/index.ts';
 import { UserOAuthAuth } from './auth/user-oauth.ts';
+import type { CallSignal } from './call-signal.ts';
 import type { HopContext } from './correlation.ts';
 import { StreamableHttpClient } from './http/streamable-http-client.ts';
 import { LeanCalls } from './lean-calls.ts';
@@ -42,7 +43,7 @@ export interface UpstreamEvents {
 }
 
 export interface UpstreamRequestOptions {
-  signal?: AbortSignal;
+  signal?: CallSignal;
   /** The downstream client's capabilities, forwarded to a 2026-07-28 upstream in the request envelope. */
   clientCapabilities?: Record<string, unknown>;
   /** Correlation of the downstream call: request id, hop count, trace context. */

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { ProxyError } from '../../errors.ts';
 import type { ActingFor } from '../auth/types.ts';
+import type { CallSignal } from '../call-signal.ts';
 import { SseReader } from './sse-reader.ts';
 import {
   abortError,
@@ -14,7 +15,7 @@ import {
 } from './wire.ts';
 
 export interface ExchangeOptions {
-  signal?: AbortSignal;
+  signal?: CallSignal;
   timeoutMs: number;
   /** The caller the request is sent for (per-caller auth signs it, and its resumption, with that caller's token). */
   actingFor?: ActingFor;
