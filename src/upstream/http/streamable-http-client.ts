@@ -27,6 +27,8 @@ export class StreamableHttpClient {
   /** Parsed once: http.request(URL) would convert the URL to options on every call. */
   private readonly target: http.RequestOptions;
   private readonly link: ExchangeLink;
+  /** What every POST carries before the call's own headers: made once, not per call. */
+  private readonly postHeaders: Record<string, string>;
 
   constructor(
     readonly url: URL,
@@ -37,6 +39,11 @@ export class StreamableHttpClient {
     /** Counts resumed response streams (mcp_fed_upstream_resumes_total). */
     private readonly onResume: () => void = () => {},
   ) {
+    this.postHeaders = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...extraHeaders,
+    };
     const secure = url.protocol === 'https:';
     this.doRequest = secure ? https.request : http.request;
     const Agent = secure ? https.Agent : http.Agent;
@@ -75,12 +82,7 @@ export class StreamableHttpClient {
     opts: ExchangeOptions,
   ): Promise<WireMessage> {
     const body = JSON.stringify(message);
-    const base: Record<string, string> = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...this.extraHeaders,
-      ...headers,
-    };
+    const base: Record<string, string> = { ...this.postHeaders, ...headers };
     const auth = this.auth;
     if (!auth) return this.exchange(message, body, base, opts);
     const actingFor = opts.actingFor;
