@@ -5,12 +5,17 @@
  *
  *   npm run bench:profile -- [--era modern|legacy] [--concurrency N] [--governance off|on]
  *                            [--payload BYTES] [--pii] [--seconds S] [--top N] [--keep] [--target proxy|floor]
+ *                            [--perf]
+ *
+ * `--perf` samples CPU time with Linux perf instead of V8's wall-time profiler and prints µs of CPU per
+ * call by function (bench/perf-attribution.ts): the figures to compare between the proxy and the floor.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, type Era, payload } from './driver.ts';
+import { attributePerf, perfAvailable, recordPerf } from './perf-attribution.ts';
 import { killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
 import { proxyEntry } from './proxy-entry.ts';
@@ -28,6 +33,7 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     /** `floor`: profile the bare forwarder instead, for the difference. */
     target: { type: 'string', default: 'proxy' },
+    perf: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -86,19 +92,14 @@ async function main(): Promise<void> {
     );
     const setup = await writeProxyConfig(governance, upstream.url, dir);
     const floor = flags.target === 'floor';
+    const perf = flags.perf === true;
+    if (perf && !perfAvailable()) throw new Error('--perf needs Linux perf (apt-get install linux-perf)');
+    const profiler = perf ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
     const proxy = await startNode(
       floor ? 'floor' : 'proxy',
       floor
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${profDir}`,
-            '--import',
-            'tsx',
-            'bench/floor.ts',
-            '--upstream',
-            upstream.url,
-          ]
-        : ['--cpu-prof', `--cpu-prof-dir=${profDir}`, proxyEntry(), 'serve', '--config', setup.configPath],
+        ? [...profiler, '--import', 'tsx', 'bench/floor.ts', '--upstream', upstream.url]
+        : [...profiler, proxyEntry(), 'serve', '--config', setup.configPath],
       floor ? /FLOOR LISTENING (\S+)/ : /mcp-fed listening on (\S+)/,
       dir,
     );
@@ -110,8 +111,27 @@ async function main(): Promise<void> {
     await client.open();
     const body = payload(Number(flags.payload), flags.pii === true);
     await client.run(body, { durationMs: 1_000 }); // warm-up: JIT
+    const recording = perf ? recordPerf(proxy.pid, join(dir, 'perf.data')) : undefined;
     const phase = await client.run(body, { durationMs: Number(flags.seconds) * 1000 });
+    await recording?.stop();
     await client.close();
+    if (perf) {
+      const a = attributePerf(join(dir, 'perf.data'), phase.calls, Number(flags.top));
+      rmSync(`/tmp/perf-${proxy.pid}.map`, { force: true });
+      await proxy.stop();
+      await setup.close();
+      await upstream.stop();
+      const out = [
+        `${era} c${flags.concurrency} ${flags.payload}B gov-${governance} (${flags.target}, perf): ${phase.calls} calls, ${phase.errors} errors`,
+        `CPU per call: ${a.total.toFixed(1)} µs, of which mcp-fed's own functions ${a.own.toFixed(1)} µs`,
+        '',
+        '| µs per call | innermost JavaScript frame |',
+        '| ---: | --- |',
+        ...a.frames.map((f) => `| ${f.micros.toFixed(2)} | \`${f.name}\` |`),
+      ];
+      process.stdout.write(`${out.join('\n')}\n`);
+      return;
+    }
     await proxy.stop(); // SIGTERM: the proxy exits normally and node writes the profile
     await setup.close();
     await upstream.stop();
