@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, type Era, payload } from './driver.ts';
+import { Client, type Era, type PhaseResult, payload } from './driver.ts';
 import { attributePerf, perfAvailable, recordPerf } from './perf-attribution.ts';
 import { killAll, startNode } from './procs.ts';
 import { type Governance, writeProxyConfig } from './proxy-config.ts';
@@ -115,53 +115,55 @@ async function main(): Promise<void> {
     const phase = await client.run(body, { durationMs: Number(flags.seconds) * 1000 });
     await recording?.stop();
     await client.close();
-    if (perf) {
-      const a = attributePerf(join(dir, 'perf.data'), phase.calls, Number(flags.top));
-      rmSync(`/tmp/perf-${proxy.pid}.map`, { force: true });
-      await proxy.stop();
-      await setup.close();
-      await upstream.stop();
-      const out = [
-        `${era} c${flags.concurrency} ${flags.payload}B gov-${governance} (${flags.target}, perf): ${phase.calls} calls, ${phase.errors} errors`,
-        `CPU per call: ${a.total.toFixed(1)} µs, of which mcp-fed's own functions ${a.own.toFixed(1)} µs`,
-        '',
-        '| µs per call | innermost JavaScript frame |',
-        '| ---: | --- |',
-        ...a.frames.map((f) => `| ${f.micros.toFixed(2)} | \`${f.name}\` |`),
-      ];
-      process.stdout.write(`${out.join('\n')}\n`);
-      return;
-    }
-    await proxy.stop(); // SIGTERM: the proxy exits normally and node writes the profile
+    await proxy.stop(); // SIGTERM: the proxy exits normally and node writes the profile (or its perf map)
     await setup.close();
     await upstream.stop();
-    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    if (!file) throw new Error(`no profile written in ${profDir}`);
-    const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile;
-    const top = topFrames(profile, Number(flags.top));
-    const out = [
-      `${era} c${flags.concurrency} ${flags.payload}B gov-${governance}: ${phase.calls} calls, ${phase.errors} errors, ${top.busy} busy samples of ${profile.samples.length}`,
-      '',
-      '| self (of busy) | frame |',
-      '| ---: | --- |',
-      ...top.frames.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
-      '',
-      '| self (of busy) | file |',
-      '| ---: | --- |',
-      ...top.files.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
-    ];
-    // Per call: what to compare between the proxy and the floor (the sampling interval is ~1 ms... see --cpu-prof-interval).
-    out.splice(
-      1,
-      0,
-      `busy samples per 1,000 calls: ${((top.busy / Math.max(1, phase.calls)) * 1000).toFixed(0)}`,
-    );
-    process.stdout.write(`${out.join('\n')}\n`);
-    if (flags.keep) process.stdout.write(`\nprofile: ${join(profDir, file)}\n`);
+    const head = `${era} c${flags.concurrency} ${flags.payload}B gov-${governance}`;
+    const report = perf
+      ? perfReport(head, phase, join(dir, 'perf.data'), proxy.pid)
+      : cpuProfileReport(head, phase, profDir);
+    process.stdout.write(`${report.join('\n')}\n`);
   } finally {
     killAll();
     if (!flags.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** µs of CPU per call by innermost JavaScript frame, from the perf recording. */
+function perfReport(head: string, phase: PhaseResult, data: string, pid: number): string[] {
+  const a = attributePerf(data, phase.calls, Number(flags.top));
+  rmSync(`/tmp/perf-${pid}.map`, { force: true });
+  return [
+    `${head} (${flags.target}, perf): ${phase.calls} calls, ${phase.errors} errors`,
+    `CPU per call: ${a.total.toFixed(1)} µs, of which mcp-fed's own functions ${a.own.toFixed(1)} µs`,
+    '',
+    '| µs per call | innermost JavaScript frame |',
+    '| ---: | --- |',
+    ...a.frames.map((f) => `| ${f.micros.toFixed(2)} | \`${f.name}\` |`),
+  ];
+}
+
+/** Shares of the busy samples by frame and by file, from V8's profile. */
+function cpuProfileReport(head: string, phase: PhaseResult, profDir: string): string[] {
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no profile written in ${profDir}`);
+  const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile;
+  const top = topFrames(profile, Number(flags.top));
+  const out = [
+    `${head}: ${phase.calls} calls, ${phase.errors} errors, ${top.busy} busy samples of ${profile.samples.length}`,
+    // Per call: what to compare between the proxy and the floor (the sampling interval is ~1 ms... see --cpu-prof-interval).
+    `busy samples per 1,000 calls: ${((top.busy / Math.max(1, phase.calls)) * 1000).toFixed(0)}`,
+    '',
+    '| self (of busy) | frame |',
+    '| ---: | --- |',
+    ...top.frames.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
+    '',
+    '| self (of busy) | file |',
+    '| ---: | --- |',
+    ...top.files.map((f) => `| ${(f.share * 100).toFixed(1)}% | \`${f.name}\` |`),
+  ];
+  if (flags.keep) out.push('', `profile: ${join(profDir, file)}`);
+  return out;
 }
 
 main().catch((err: unknown) => {

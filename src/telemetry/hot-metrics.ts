@@ -25,7 +25,7 @@ interface Exposed {
 }
 
 abstract class HotMetric<S> {
-  readonly aggregator = 'sum';
+  readonly aggregator = 'sum' as const;
   protected readonly series = new Map<string, { labels: Labels; totals: S }>();
 
   constructor(
@@ -51,7 +51,13 @@ abstract class HotMetric<S> {
   protected abstract values(): MetricValue[];
 
   async get(): Promise<Exposed> {
-    return { name: this.name, help: this.help, type: this.type, aggregator: 'sum', values: this.values() };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.values(),
+    };
   }
 
   reset(): void {
