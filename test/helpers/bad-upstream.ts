@@ -1,4 +1,4 @@
-import { startRelay } from './relay.ts';
+import { callText, startRelay } from './relay.ts';
 
 /** What the misbehaving upstream does with a tools/call whose `arguments.text` names a mode. */
 export type Misbehaviour = 'garbage' | 'hangup';
@@ -37,15 +37,6 @@ export async function startBadUpstream(target: string): Promise<BadUpstream> {
 }
 
 function modeOf(body: Buffer): Misbehaviour | undefined {
-  try {
-    const msg = JSON.parse(body.toString('utf8')) as {
-      method?: string;
-      params?: { arguments?: { text?: unknown } };
-    };
-    const text = msg.params?.arguments?.text;
-    if (msg.method === 'tools/call' && (text === 'garbage' || text === 'hangup')) return text;
-  } catch {
-    // not JSON (or empty, as on GET/DELETE): relay it
-  }
-  return undefined;
+  const text = callText(body);
+  return text === 'garbage' || text === 'hangup' ? text : undefined;
 }

@@ -46,3 +46,17 @@ export async function startRelay(
     },
   };
 }
+
+/** The `arguments.text` of a tools/call request body (the cue these fixtures act on); undefined for anything else. */
+export function callText(body: Buffer): string | undefined {
+  try {
+    const msg = JSON.parse(body.toString('utf8')) as {
+      method?: string;
+      params?: { arguments?: { text?: unknown } };
+    };
+    const text = msg.params?.arguments?.text;
+    return msg.method === 'tools/call' && typeof text === 'string' ? text : undefined;
+  } catch {
+    return undefined; // not JSON (or empty, as on GET/DELETE)
+  }
+}
